@@ -1,0 +1,114 @@
+// Command deepscope explores the insides of ONNX CNN classifiers: it
+// predicts classes, lists layers, dumps activations and runs the ONNX
+// conformance tests. Run `deepscope help` for the commands.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// command is one subcommand: run gets the arguments after its name.
+type command struct {
+	name    string
+	args    string // synopsis of the arguments, for help
+	summary string
+	run     func(c *cli, args []string) error
+}
+
+// commands is the table of subcommands, in the order help lists them.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"predict", "--model M.onnx [--top 5] [--json] IMAGE... | --input-npy X.npy",
+			"print the top classes with their probabilities for each image", runPredict},
+		{"layers", "--model M.onnx", "list every layer: name, op type, output shape", runLayers},
+		{"activations", "--model M.onnx --layer NAME --out A.npy IMAGE | --input-npy X.npy",
+			"write one layer's output for an image as a float32 .npy file (batch dimension dropped)", runActivations},
+		{"conformance", "[-v] [--run REGEXP] DIR...",
+			"run ONNX backend test directories (a directory of test directories is expanded)", runConformance},
+		{"version", "", "print the version", runVersion},
+		{"help", "[COMMAND]", "print this help, or a command's flags", runHelp},
+	}
+}
+
+// cli is where a command writes.
+type cli struct {
+	stdout, stderr io.Writer
+}
+
+// exitStatus is an error that sets the exit status without a message (its
+// command has already said what went wrong on stdout).
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the command line args and returns the exit status: 0 on
+// success, 1 when conformance tests fail, 2 on bad input or usage (with one
+// line "deepscope: ..." on stderr).
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "deepscope: internal error: %s\n", oneLine(fmt.Sprint(p)))
+			code = 2
+		}
+	}()
+	c := &cli{stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		// TODO: open the GUI.
+		usage(stdout)
+		return 0
+	}
+	name := args[0]
+	if name == "-h" || name == "-help" || name == "--help" {
+		name = "help"
+	}
+	cmd := lookup(name)
+	if cmd == nil {
+		fmt.Fprintf(stderr, "deepscope: unknown command %q (see 'deepscope help')\n", args[0])
+		return 2
+	}
+	err := cmd.run(c, args[1:])
+	var st exitStatus
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &st):
+		return int(st)
+	}
+	fmt.Fprintf(stderr, "deepscope: %s\n", oneLine(err.Error()))
+	return 2
+}
+
+func lookup(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, "deepscope explores the insides of ONNX CNN classifiers.\n\nUsage:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  deepscope %s %s\n        %s\n", c.name, c.args, c.summary)
+	}
+	fmt.Fprint(w, "\nCommands that take an IMAGE also take --input-npy X.npy instead: a preprocessed float32\n"+
+		"tensor of the model's input shape, with or without the batch dimension.\n"+
+		"Run 'deepscope help COMMAND' for a command's flags.\n")
+}
+
+// oneLine joins a multi-line message into one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+}
