@@ -11,6 +11,7 @@ require (
 	github.com/owulveryck/onnx-go v0.5.0 // indirect
 	github.com/pkg/errors v0.8.1 // indirect
 	github.com/xtgo/set v1.0.0 // indirect
+	gocv.io/x/gocv v0.32.0 // indirect
 	golang.org/x/image v0.48.0 // indirect
 	gonum.org/v1/gonum v0.17.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect

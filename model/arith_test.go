@@ -257,7 +257,7 @@ func TestArithGradHand(t *testing.T) {
 		// dA = G*B; dB = sum over rows of G*A.
 		{"Mul", []float32{2, -10, 200, -1000}, []float32{1 + 300, 20 + 4000}},
 		// dA = G/B; dB = sum of -G*A/B².
-		{"Div", []float32{0.5, -10, 50, -1000}, []float32{-(1*1 + 100*3) / 4, -(10*2 + 1000*4)}},
+		{"Div", []float32{0.5, -10, 50, -1000}, []float32{-(1*1 + 100*3) / 4.0, -(10*2 + 1000*4) / 1.0}},
 	}
 	for _, c := range cases {
 		k := newKernel(t, c.op, nil, []*Tensor{a, b})

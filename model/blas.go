@@ -3,6 +3,8 @@ package model
 import (
 	"runtime"
 	"sync"
+
+	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // sgemm computes the row-major single-precision matrix product
@@ -71,4 +73,24 @@ func splitWork(n, work int, fn func(lo, hi int)) {
 	}
 	fn(0, n/workers)
 	wg.Wait()
+}
+
+// vec is gonum's pure-Go BLAS, used for the level-1 routines on short rows
+// (its amd64 assembly beats a Go loop and a cgo call would cost more than
+// the row).
+var vec gonum.Implementation
+
+// saxpy adds a*x to y element by element over len(y) (x may be longer).
+func saxpy(a float32, x, y []float32) {
+	if len(y) > 0 {
+		vec.Saxpy(len(y), a, x, 1, y, 1)
+	}
+}
+
+// sdot is Σ x[i]*y[i] over len(y) (x may be longer).
+func sdot(x, y []float32) float32 {
+	if len(y) == 0 {
+		return 0
+	}
+	return vec.Sdot(len(y), x, 1, y, 1)
 }

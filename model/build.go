@@ -45,6 +45,9 @@ func assemble(scan *scannedModel, b *backend, opts Options) (*Model, error) {
 		if in.name == "" {
 			return nil, fmt.Errorf("a graph input has no name")
 		}
+		if in.other != "" {
+			return nil, fmt.Errorf("input %q: %w: %s", in.name, ErrUnsupportedDType, in.other)
+		}
 		slot(in.name)
 		inputDecl = append(inputDecl, in)
 	}

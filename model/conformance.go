@@ -118,6 +118,7 @@ func ExpandConformanceDirs(args []string) ([]string, error) {
 // ConformanceFail with the reason.
 func RunConformanceDir(dir string) (res ConformanceResult) {
 	res = ConformanceResult{Name: filepath.Base(filepath.Clean(dir)), Dir: dir}
+	path := filepath.Join(dir, "model.onnx")
 	defer func() {
 		if p := recover(); p != nil {
 			res.Status = ConformanceFail
@@ -131,7 +132,7 @@ func RunConformanceDir(dir string) (res ConformanceResult) {
 			res.Status = ConformanceFail
 		}
 		// Load's errors start with "load <path>: "; the line names the test.
-		msg := strings.TrimPrefix(err.Error(), "load "+filepath.Join(dir, "model.onnx")+": ")
+		msg := strings.TrimPrefix(err.Error(), "load "+path+": ")
 		res.Reason = oneLine(msg)
 		return res
 	}
@@ -159,7 +160,7 @@ func RunConformanceDir(dir string) (res ConformanceResult) {
 		if err != nil {
 			// Prefer naming the unsupported ops, when there are some, over
 			// the test data's dtype.
-			if _, lerr := Load(filepath.Join(dir, "model.onnx"), Options{}); errors.Is(lerr, ErrUnsupportedOp) {
+			if _, lerr := Load(path, Options{}); errors.Is(lerr, ErrUnsupportedOp) {
 				return fail(lerr)
 			}
 			return fail(err)
@@ -169,7 +170,6 @@ func RunConformanceDir(dir string) (res ConformanceResult) {
 	// Load with the first data set's inputs as the shape-inference example.
 	// The input_N.pb files nearly always carry the graph input's name; when
 	// one does not, a first load learns the names.
-	path := filepath.Join(dir, "model.onnx")
 	example := map[string]*Tensor{}
 	for i, name := range data[0].names {
 		if name == "" {

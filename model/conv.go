@@ -125,10 +125,7 @@ func col2im(w *window, col []float32, channels int, img []float32) {
 						}
 						drow := dst[(id*w.img[1]+ih)*w.img[2] : (id*w.img[1]+ih+1)*w.img[2]]
 						if sw == 1 {
-							d := drow[lo2+offW : hi2+offW]
-							for j, v := range row[lo2:hi2] {
-								d[j] += v
-							}
+							saxpy(1, row[lo2:hi2], drow[lo2+offW:hi2+offW])
 						} else {
 							for ow := lo2; ow < hi2; ow++ {
 								drow[ow*sw+offW] += row[ow]
@@ -426,10 +423,7 @@ func depthwiseForward(win *window, x, w, bias []float32, mg, m int, y []float32)
 						srow := src[(id*win.img[1]+ih)*win.img[2] : (id*win.img[1]+ih+1)*win.img[2]]
 						drow := dst[(od*win.grid[1]+oh)*win.grid[2] : (od*win.grid[1]+oh+1)*win.grid[2]]
 						if sw == 1 {
-							s := srow[lo2+offW : hi2+offW]
-							for j := range s {
-								drow[lo2+j] += wv * s[j]
-							}
+							saxpy(wv, srow[lo2+offW:hi2+offW], drow[lo2:hi2])
 						} else {
 							for ow := lo2; ow < hi2; ow++ {
 								drow[ow] += wv * srow[ow*sw+offW]
@@ -471,10 +465,7 @@ func depthwiseBackward(win *window, gy, w []float32, mg, c int, gx []float32) {
 							grow := src[(od*win.grid[1]+oh)*win.grid[2] : (od*win.grid[1]+oh+1)*win.grid[2]]
 							xrow := dst[(id*win.img[1]+ih)*win.img[2] : (id*win.img[1]+ih+1)*win.img[2]]
 							if sw == 1 {
-								d := xrow[lo2+offW : hi2+offW]
-								for j := range d {
-									d[j] += wv * grow[lo2+j]
-								}
+								saxpy(wv, grow[lo2:hi2], xrow[lo2+offW:hi2+offW])
 							} else {
 								for ow := lo2; ow < hi2; ow++ {
 									xrow[ow*sw+offW] += wv * grow[ow]
@@ -515,6 +506,10 @@ func depthwiseWeightGrad(win *window, x, gy []float32, mg, m int, gw []float32) 
 						}
 						srow := src[(id*win.img[1]+ih)*win.img[2] : (id*win.img[1]+ih+1)*win.img[2]]
 						grow := g[(od*win.grid[1]+oh)*win.grid[2] : (od*win.grid[1]+oh+1)*win.grid[2]]
+						if sw == 1 {
+							sum += sdot(srow[lo2+offW:hi2+offW], grow[lo2:hi2])
+							continue
+						}
 						for ow := lo2; ow < hi2; ow++ {
 							sum += grow[ow] * srow[ow*sw+offW]
 						}

@@ -17,9 +17,10 @@ import (
 // ErrUnsupportedOp marks a model that uses ops the engine does not implement.
 var ErrUnsupportedOp = errors.New("unsupported operator")
 
-// Supported opset range of the default ONNX domain.
+// Supported opset range of the default ONNX domain. A model declares the
+// highest version it uses; ops unchanged since opset 1 declare 1.
 const (
-	MinOpset = 7
+	MinOpset = 1
 	MaxOpset = 18
 )
 
@@ -83,7 +84,7 @@ func Decode(data []byte, opts Options) (m *Model, err error) {
 // the engine lacks, listing every offending node at once.
 func checkSupport(scan *scannedModel) error {
 	if scan.opset != 0 && (scan.opset < MinOpset || scan.opset > MaxOpset) {
-		return fmt.Errorf("opset %d is outside the supported range %d-%d", scan.opset, MinOpset, MaxOpset)
+		return fmt.Errorf("%w: opset %d is outside the supported range %d-%d", ErrUnsupportedOp, scan.opset, MinOpset, MaxOpset)
 	}
 	missing := map[string][]string{}
 	for i, n := range scan.graph.nodes {

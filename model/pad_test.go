@@ -55,8 +55,9 @@ func TestPadForward(t *testing.T) {
 	y = runKernel(t, k18, x, i64s(1, 0), nil, i64s(-1))
 	shapeIs(t, y, Float32, 2, 4)
 	assertClose(t, y, []float32{1, 1, 2, 3, 4, 4, 5, 6}, 0)
-	y = runKernel(t, k18, x, i64s(1, 0), nil, nil) // no axes: all of them
+	y = runKernel(t, k18, x, i64s(1, 0, 0, 0), nil, nil) // no axes: all of them
 	shapeIs(t, y, Float32, 3, 3)
+	assertClose(t, y, []float32{1, 2, 3, 1, 2, 3, 4, 5, 6}, 0)
 
 	// scalars pass through
 	y = runKernel(t, padKernel13(t, "constant", 2), FromData([]float32{3}), i64s())

@@ -83,20 +83,29 @@ type poolAxis struct {
 }
 
 // poolWin is the part of one output's window along one axis that lies in the
-// input: taps lo..hi-1 at coordinates start + j*d. padded counts the taps that
-// lie in the explicitly padded input [-pb, in+pe), for count_include_pad.
-type poolWin struct{ start, lo, hi, padded int }
+// input: taps lo..hi-1 at coordinates start + j*d.
+type poolWin struct{ start, lo, hi int }
 
 func (ax *poolAxis) window(o int) poolWin {
 	start := o*ax.s - ax.pb
 	lo, hi := ax.taps(start, 0, ax.in)
-	plo, phi := ax.taps(start, -ax.pb, ax.in+ax.pe)
-	return poolWin{start, lo, hi, phi - plo}
+	return poolWin{start, lo, hi}
+}
+
+// padded counts the taps of a window that lie in the explicitly padded input
+// [-pb, in+pe), for count_include_pad.
+func (ax *poolAxis) padded(w poolWin) int {
+	lo, hi := ax.taps(w.start, -ax.pb, ax.in+ax.pe)
+	return hi - lo
 }
 
 // taps returns the range [lo, hi) of kernel taps j whose coordinate
 // start + j*d lies in [from, to); hi == lo when there are none.
 func (ax *poolAxis) taps(start, from, to int) (lo, hi int) {
+	if ax.d == 1 {
+		lo, hi = max(0, from-start), min(ax.k, to-start)
+		return lo, max(lo, hi)
+	}
 	if start < from {
 		lo = (from - start + ax.d - 1) / ax.d
 	}
@@ -200,18 +209,29 @@ func (g *poolGeom) visit(fn func(o int, w0, w1, w2 poolWin)) {
 // window, scanning taps in row-major order (ties go to the earliest tap, as
 // in PyTorch and onnxruntime), or -1 for a window entirely in the padding.
 func (g *poolGeom) argmax(x []float32, w0, w1, w2 poolWin) int {
+	if w0.lo == w0.hi || w1.lo == w1.hi || w2.lo == w2.hi {
+		return -1
+	}
 	in1, in2 := g.ax[1].in, g.ax[2].in
 	d0, d1, d2 := g.ax[0].d, g.ax[1].d, g.ax[2].d
-	at := -1
-	var best float32
+	// Start from the first tap; later taps win only when strictly greater.
+	at := ((w0.start+w0.lo*d0)*in1+w1.start+w1.lo*d1)*in2 + w2.start + w2.lo*d2
+	best := x[at]
 	for j0 := w0.lo; j0 < w0.hi; j0++ {
 		i0 := w0.start + j0*d0
 		for j1 := w1.lo; j1 < w1.hi; j1++ {
 			row := (i0*in1+w1.start+j1*d1)*in2 + w2.start
+			if d2 == 1 {
+				for i, v := range x[row+w2.lo : row+w2.hi] {
+					if v > best {
+						best, at = v, row+w2.lo+i
+					}
+				}
+				continue
+			}
 			for j2 := w2.lo; j2 < w2.hi; j2++ {
-				i := row + j2*d2
-				if v := x[i]; at < 0 || v > best {
-					best, at = v, i
+				if v := x[row+j2*d2]; v > best {
+					best, at = v, row+j2*d2
 				}
 			}
 		}
@@ -366,10 +386,10 @@ func newAveragePool(n *nodeInfo) (kernel, error) {
 }
 
 // scale returns 1/count for a window, or 0 for an empty one.
-func (k *averagePool) scale(w0, w1, w2 poolWin) float32 {
+func (k *averagePool) scale(g *poolGeom, w0, w1, w2 poolWin) float32 {
 	count := (w0.hi - w0.lo) * (w1.hi - w1.lo) * (w2.hi - w2.lo)
 	if k.includePad {
-		count = w0.padded * w1.padded * w2.padded
+		count = g.ax[0].padded(w0) * g.ax[1].padded(w1) * g.ax[2].padded(w2)
 	}
 	if count == 0 {
 		return 0
@@ -391,7 +411,7 @@ func (k *averagePool) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) {
 			g.visit(func(o int, w0, w1, w2 poolWin) {
 				var sum float32
 				g.forTaps(w0, w1, w2, func(i int) { sum += xp[i] })
-				yp[o] = sum * k.scale(w0, w1, w2)
+				yp[o] = sum * k.scale(&g, w0, w1, w2)
 			})
 		}
 	})
@@ -419,7 +439,7 @@ func (k *averagePool) backward(s *Scratch, in, out, gout []*Tensor, need []bool,
 			gp := gx.Data[p*g.inSize : (p+1)*g.inSize]
 			gyp := gy[p*g.outSize : (p+1)*g.outSize]
 			g.visit(func(o int, w0, w1, w2 poolWin) {
-				v := gyp[o] * k.scale(w0, w1, w2)
+				v := gyp[o] * k.scale(&g, w0, w1, w2)
 				g.forTaps(w0, w1, w2, func(i int) { gp[i] += v })
 			})
 		}

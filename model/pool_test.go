@@ -371,3 +371,22 @@ func TestPoolErrors(t *testing.T) {
 		t.Errorf("GlobalAveragePool of a 1-d tensor: no error")
 	}
 }
+
+// BenchmarkMaxPool is a ResNet stem pool (3x3, stride 2, pad 1 on 64 x 112 x 112), forward and backward.
+func BenchmarkMaxPool(b *testing.B) {
+	r := rand.New(rand.NewSource(1))
+	x := randTensor(r, 1, 64, 112, 112)
+	k := newKernel(b, "MaxPool", Attrs{"kernel_shape": []int64{3, 3}, "strides": []int64{2, 2}, "pads": []int64{1, 1, 1, 1}}, []*Tensor{x})
+	s := newScratch()
+	b.ReportAllocs()
+	for b.Loop() {
+		s.reset()
+		outs, err := k.forward(s, []*Tensor{x})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := k.backward(s, []*Tensor{x}, outs, outs, []bool{true}, Vanilla); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"runtime/debug"
 	"testing"
 )
 
@@ -289,9 +290,9 @@ func TestPreprocessIntoReusesBuffer(t *testing.T) {
 		t.Fatalf("wrong-shaped destination gave shape %v", got.Shape)
 	}
 	allocs := testing.AllocsPerRun(20, func() { s.PreprocessInto(dst, frame) })
-	// 0 normally; the race detector makes sync.Pool drop items at random.
-	if allocs > 0 {
-		t.Fatalf("PreprocessInto allocates %v times per frame, want 0", allocs)
+	// The race detector makes sync.Pool drop items at random: allow a few.
+	if limit := map[bool]float64{false: 0, true: 2}[raceEnabled()]; allocs > limit {
+		t.Fatalf("PreprocessInto allocates %v times per frame, want at most %v", allocs, limit)
 	}
 }
 
@@ -348,4 +349,16 @@ func TestPreprocessExtremeAspectRatio(t *testing.T) {
 			t.Fatalf("row %d right pixel R=%v B=%v, want blue", y, r, b)
 		}
 	}
+}
+
+// raceEnabled reports whether the test binary was built with -race.
+func raceEnabled() bool {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, st := range bi.Settings {
+			if st.Key == "-race" {
+				return st.Value == "true"
+			}
+		}
+	}
+	return false
 }

@@ -44,6 +44,7 @@ type scannedValue struct {
 	elem  int     // ONNX TensorProto.DataType
 	dims  []int64 // -1 for a symbolic or unknown dimension
 	typed bool    // a tensor type with a shape was declared
+	other string  // a non-tensor type (sequence, map, optional, sparse)
 }
 
 // scannedTensor is a TensorProto whose payload still points into the file.
@@ -238,6 +239,16 @@ func scanValue(b []byte) (scannedValue, error) {
 			val.name = string(v)
 		case 2: // TypeProto
 			return fields(v, func(num protowire.Number, typ protowire.Type, v []byte, u uint64) error {
+				switch num {
+				case 4:
+					val.other = "sequence"
+				case 5:
+					val.other = "map"
+				case 8:
+					val.other = "sparse tensor"
+				case 9:
+					val.other = "optional"
+				}
 				if num != 1 || typ != protowire.BytesType { // tensor_type only
 					return nil
 				}

@@ -95,7 +95,7 @@ func (m *Model) checkInput(i int, x *Tensor) error {
 		return fmt.Errorf("input %q is nil", in.Name)
 	}
 	if x.DType != in.DType {
-		return fmt.Errorf("input %q wants %s, got %s", in.Name, in.DType, x.DType)
+		return fmt.Errorf("input %q wants %s, got %s: %w", in.Name, in.DType, x.DType, ErrUnsupportedDType)
 	}
 	if n := x.Len(); (x.DType == Float32 && len(x.Data) != n) || (x.DType == Int64 && len(x.Ints) != n) {
 		return fmt.Errorf("input %q: shape %v does not match its %d values", in.Name, x.Shape, len(x.Data)+len(x.Ints))

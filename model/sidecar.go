@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -224,7 +225,14 @@ func jsonError(data []byte, err error) string {
 		line := 1 + bytes.Count(data[:min(int(syn.Offset), len(data))], []byte("\n"))
 		return fmt.Sprintf("line %d: %v", line, syn)
 	case errors.As(err, &typ):
-		return fmt.Sprintf("%s: want %v, got JSON %s", typ.Field, typ.Type, typ.Value)
+		want := typ.Type.String()
+		if typ.Type.Kind() == reflect.Struct {
+			want = "a JSON object"
+		}
+		if typ.Field == "" {
+			return fmt.Sprintf("want %s, got JSON %s", want, typ.Value)
+		}
+		return fmt.Sprintf("%s: want %s, got JSON %s", typ.Field, want, typ.Value)
 	}
 	return err.Error()
 }

@@ -49,7 +49,7 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 // commandHelp prints a command's synopsis and flags to stdout.
 func (c *cli) commandHelp(fs *flag.FlagSet) {
 	if cmd := lookup(fs.Name()); cmd != nil {
-		fmt.Fprintf(c.stdout, "Usage: deepscope %s %s\n\n%s.\n", cmd.name, cmd.args, upperFirst(cmd.summary))
+		fmt.Fprintf(c.stdout, "Usage: %s\n\n%s.\n", strings.TrimSpace("deepscope "+cmd.name+" "+cmd.args), upperFirst(cmd.summary))
 	}
 	n := 0
 	fs.VisitAll(func(*flag.Flag) { n++ })

@@ -101,7 +101,7 @@ func lookup(name string) *command {
 func usage(w io.Writer) {
 	fmt.Fprint(w, "deepscope explores the insides of ONNX CNN classifiers.\n\nUsage:\n")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  deepscope %s %s\n        %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(w, "  %s\n        %s\n", strings.TrimSpace("deepscope "+c.name+" "+c.args), c.summary)
 	}
 	fmt.Fprint(w, "\nCommands that take an IMAGE also take --input-npy X.npy instead: a preprocessed float32\n"+
 		"tensor of the model's input shape, with or without the batch dimension.\n"+
