@@ -99,6 +99,32 @@ type Stepper interface {
 	Step(n int)
 }
 
+// Options tune how file sources and the test pattern deliver frames.
+// The zero value reads files as fast as they are taken, advancing a folder
+// on every frame.
+type Options struct {
+	// Realtime plays videos at their own frame rate, the test pattern and
+	// folder slideshows at FPS. Otherwise frames come as fast as they are
+	// taken (a benchmark of the live path).
+	Realtime bool
+	// Manual holds each image of a folder, and a still image, until Step
+	// moves on: the explorer's mode. Otherwise a folder advances on every
+	// frame, looping, and a still image repeats.
+	Manual bool
+	// FPS is the frame rate of the pattern (default 30) and of slideshows
+	// (default 1) when Realtime.
+	FPS float64
+	// Size is the frame size of the test pattern (default 320x240).
+	Size image.Point
+}
+
+func (o Options) fps(def float64) float64 {
+	if o.FPS > 0 {
+		return o.FPS
+	}
+	return def
+}
+
 // Errors sources wrap, for errors.Is.
 var (
 	// ErrNoDevice: the webcam does not exist or cannot be opened.

@@ -30,7 +30,9 @@ const defaultFPS = 25
 
 // OpenVideo opens a video file and reads its first frame, so that a file
 // that is not a video, or has no frames, fails here with a clear error.
-func OpenVideo(path string, realtime bool) (*Video, error) {
+// Of the options only Realtime applies.
+func OpenVideo(path string, opt Options) (*Video, error) {
+	realtime := opt.Realtime
 	configureOpenCV()
 	name := filepath.Base(path)
 	if st, err := os.Stat(path); err != nil {

@@ -92,7 +92,7 @@ func (k reluKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bool, m
 		forElements(len(x.Data), func(lo, hi int) {
 			d := gx.Data[lo:hi]
 			for i, v := range x.Data[lo:hi] {
-				if v < 0 {
+				if v <= 0 {
 					d[i] = 0
 				}
 			}
@@ -134,7 +134,7 @@ func (k leakyReluKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bo
 		forElements(len(x.Data), func(lo, hi int) {
 			d := gx.Data[lo:hi]
 			for i, v := range x.Data[lo:hi] {
-				if v < 0 {
+				if v <= 0 {
 					d[i] *= k.alpha
 				}
 			}
@@ -226,7 +226,7 @@ func (k preluKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bool, 
 				p.walk(lo, hi, func(o, _, is, n int) {
 					d := gx.Data[o : o+n]
 					for i, v := range x.Data[o : o+n] {
-						if v < 0 {
+						if v <= 0 {
 							d[i] *= slope.Data[is+i*ss]
 						}
 					}
@@ -239,7 +239,7 @@ func (k preluKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bool, 
 		t := s.TensorNoZero(x.Shape...)
 		for i, v := range x.Data {
 			t.Data[i] = 0
-			if v < 0 {
+			if v <= 0 {
 				t.Data[i] = v * g.Data[i]
 			}
 		}

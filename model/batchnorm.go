@@ -1,6 +1,9 @@
 package model
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 func init() { register("BatchNormalization", newBatchNorm) }
 
@@ -29,7 +32,7 @@ func newBatchNorm(n *nodeInfo) (kernel, error) {
 		return nil, n.errorf("has %d inputs; want 5 (X, scale, B, mean, var)", n.Inputs)
 	}
 	if n.Attrs.Int("training_mode", 0) != 0 {
-		return nil, n.errorf("training_mode=1 (normalising with batch statistics) is not supported; export the model in inference (eval) mode")
+		return nil, fmt.Errorf("%w: %s", ErrUnsupportedOp, n.errorf("training_mode=1 (normalising with batch statistics) is not supported; export the model in inference (eval) mode"))
 	}
 	if n.Outputs > 5 {
 		return nil, n.errorf("has %d outputs; want at most 5", n.Outputs)

@@ -75,15 +75,15 @@ func splitWork(n, work int, fn func(lo, hi int)) {
 	wg.Wait()
 }
 
-// vec is gonum's pure-Go BLAS, used for the level-1 routines on short rows
+// gonumL1 is gonum's pure-Go BLAS, used for the level-1 routines on short rows
 // (its amd64 assembly beats a Go loop and a cgo call would cost more than
 // the row).
-var vec gonum.Implementation
+var gonumL1 gonum.Implementation
 
 // saxpy adds a*x to y element by element over len(y) (x may be longer).
 func saxpy(a float32, x, y []float32) {
 	if len(y) > 0 {
-		vec.Saxpy(len(y), a, x, 1, y, 1)
+		gonumL1.Saxpy(len(y), a, x, 1, y, 1)
 	}
 }
 
@@ -92,5 +92,5 @@ func sdot(x, y []float32) float32 {
 	if len(y) == 0 {
 		return 0
 	}
-	return vec.Sdot(len(y), x, 1, y, 1)
+	return gonumL1.Sdot(len(y), x, 1, y, 1)
 }

@@ -160,7 +160,7 @@ func RunConformanceDir(dir string) (res ConformanceResult) {
 		if err != nil {
 			// Prefer naming the unsupported ops, when there are some, over
 			// the test data's dtype.
-			if _, lerr := Load(path, Options{}); errors.Is(lerr, ErrUnsupportedOp) {
+			if _, lerr := Load(path, Options{}); errors.Is(lerr, ErrUnsupportedOp) || errors.Is(lerr, ErrUnsupportedDType) {
 				return fail(lerr)
 			}
 			return fail(err)

@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// ints64 converts attribute values to the []int64 the loader produces.
-func ints64(v ...int) []int64 {
+// convInts converts attribute values to the []int64 the loader produces.
+func convInts(v ...int) []int64 {
 	out := make([]int64, len(v))
 	for i, x := range v {
 		out[i] = int64(x)
@@ -16,8 +16,8 @@ func ints64(v ...int) []int64 {
 	return out
 }
 
-// arange returns 0, 1, 2, ... as a tensor of the given shape.
-func arange(shape ...int) *Tensor {
+// convRamp returns 0, 1, 2, ... as a tensor of the given shape.
+func convRamp(shape ...int) *Tensor {
 	t := NewTensor(shape...)
 	for i := range t.Data {
 		t.Data[i] = float32(i)
@@ -25,8 +25,8 @@ func arange(shape ...int) *Tensor {
 	return t
 }
 
-// ones returns a tensor of ones.
-func ones(shape ...int) *Tensor {
+// convOnes returns a tensor of ones.
+func convOnes(shape ...int) *Tensor {
 	t := NewTensor(shape...)
 	for i := range t.Data {
 		t.Data[i] = 1
@@ -159,7 +159,7 @@ func refConvTranspose(x, w, b *Tensor, group int, strides, dil, padBegin, outSpa
 func TestConvHandValues(t *testing.T) {
 	// The ONNX operator examples: a 5x5 (or 7x5) ramp convolved with a 3x3
 	// box filter.
-	x55, x75, w := arange(1, 1, 5, 5), arange(1, 1, 7, 5), ones(1, 1, 3, 3)
+	x55, x75, w := convRamp(1, 1, 5, 5), convRamp(1, 1, 7, 5), convOnes(1, 1, 3, 3)
 	cases := []struct {
 		name  string
 		attrs Attrs
@@ -167,20 +167,20 @@ func TestConvHandValues(t *testing.T) {
 		shape []int
 		want  []float32
 	}{
-		{"pad1", Attrs{"kernel_shape": ints64(3, 3), "pads": ints64(1, 1, 1, 1)}, x55, []int{1, 1, 5, 5}, []float32{
+		{"pad1", Attrs{"kernel_shape": convInts(3, 3), "pads": convInts(1, 1, 1, 1)}, x55, []int{1, 1, 5, 5}, []float32{
 			12, 21, 27, 33, 24, 33, 54, 63, 72, 51, 63, 99, 108, 117, 81, 93, 144, 153, 162, 111, 72, 111, 117, 123, 84}},
 		{"nopad", Attrs{}, x55, []int{1, 1, 3, 3}, []float32{54, 63, 72, 99, 108, 117, 144, 153, 162}},
-		{"stride2 asymmetric pads", Attrs{"strides": ints64(2, 2), "pads": ints64(1, 0, 1, 0)}, x75, []int{1, 1, 4, 2}, []float32{
+		{"stride2 asymmetric pads", Attrs{"strides": convInts(2, 2), "pads": convInts(1, 0, 1, 0)}, x75, []int{1, 1, 4, 2}, []float32{
 			21, 33, 99, 117, 189, 207, 171, 183}},
-		{"stride2 pad1", Attrs{"strides": ints64(2, 2), "pads": ints64(1, 1, 1, 1)}, x75, []int{1, 1, 4, 3}, []float32{
+		{"stride2 pad1", Attrs{"strides": convInts(2, 2), "pads": convInts(1, 1, 1, 1)}, x75, []int{1, 1, 4, 3}, []float32{
 			12, 27, 24, 63, 108, 81, 123, 198, 141, 112, 177, 124}},
-		{"SAME_LOWER stride2", Attrs{"auto_pad": "SAME_LOWER", "strides": ints64(2, 2)}, x55, []int{1, 1, 3, 3}, []float32{
+		{"SAME_LOWER stride2", Attrs{"auto_pad": "SAME_LOWER", "strides": convInts(2, 2)}, x55, []int{1, 1, 3, 3}, []float32{
 			12, 27, 24, 63, 108, 81, 72, 117, 84}},
 		// SAME_UPPER puts the odd pad at the end: rows/cols 0, 2, 4 are
 		// centred on 1, 3 and the last window hangs over the bottom edge.
-		{"SAME_UPPER stride2", Attrs{"auto_pad": "SAME_UPPER", "strides": ints64(2, 2)}, arange(1, 1, 4, 4), []int{1, 1, 2, 2}, []float32{
+		{"SAME_UPPER stride2", Attrs{"auto_pad": "SAME_UPPER", "strides": convInts(2, 2)}, convRamp(1, 1, 4, 4), []int{1, 1, 2, 2}, []float32{
 			45, 39, 66, 50}},
-		{"VALID", Attrs{"auto_pad": "VALID", "pads": ints64(5, 5, 5, 5)}, x55, []int{1, 1, 3, 3}, []float32{54, 63, 72, 99, 108, 117, 144, 153, 162}},
+		{"VALID", Attrs{"auto_pad": "VALID", "pads": convInts(5, 5, 5, 5)}, x55, []int{1, 1, 3, 3}, []float32{54, 63, 72, 99, 108, 117, 144, 153, 162}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -197,7 +197,7 @@ func TestConvHandValues(t *testing.T) {
 	x := FromData([]float32{1, 2, 3, 4, 5, 7}, 1, 1, 6)
 	w1 := FromData([]float32{1, 0, -1}, 1, 1, 3)
 	b := FromData([]float32{0.5}, 1)
-	k := newKernel(t, "Conv", Attrs{"dilations": ints64(2)}, []*Tensor{x, w1, b})
+	k := newKernel(t, "Conv", Attrs{"dilations": convInts(2)}, []*Tensor{x, w1, b})
 	assertClose(t, runKernel(t, k, x, w1, b), []float32{-3.5, -4.5}, 1e-6)
 
 	// Two groups of one channel each: each output sees only its channel.
@@ -221,24 +221,24 @@ type convCase struct {
 
 var convCases = []convCase{
 	{name: "plain", x: []int{1, 3, 5, 6}, w: []int{4, 3, 3, 3}, group: 1, strides: []int{1, 1}, dil: []int{1, 1}, padBegin: []int{0, 0}, padEnd: []int{0, 0}},
-	{name: "bias batch2 pads", x: []int{2, 2, 5, 4}, w: []int{3, 2, 3, 3}, bias: true, attrs: Attrs{"pads": ints64(1, 1, 1, 1)}, group: 1, strides: []int{1, 1}, dil: []int{1, 1}, padBegin: []int{1, 1}, padEnd: []int{1, 1}},
-	{name: "asymmetric pads stride", x: []int{1, 2, 7, 6}, w: []int{2, 2, 3, 2}, attrs: Attrs{"pads": ints64(2, 0, 1, 3), "strides": ints64(2, 3)}, group: 1, strides: []int{2, 3}, dil: []int{1, 1}, padBegin: []int{2, 0}, padEnd: []int{1, 3}},
-	{name: "dilation", x: []int{1, 2, 7, 7}, w: []int{2, 2, 3, 2}, attrs: Attrs{"dilations": ints64(2, 3), "pads": ints64(1, 1, 0, 2)}, group: 1, strides: []int{1, 1}, dil: []int{2, 3}, padBegin: []int{1, 1}, padEnd: []int{0, 2}},
-	{name: "groups", x: []int{2, 4, 5, 5}, w: []int{6, 2, 3, 3}, bias: true, attrs: Attrs{"group": int64(2), "pads": ints64(1, 1, 1, 1)}, group: 2, strides: []int{1, 1}, dil: []int{1, 1}, padBegin: []int{1, 1}, padEnd: []int{1, 1}},
-	{name: "depthwise", x: []int{2, 3, 6, 5}, w: []int{3, 1, 3, 3}, bias: true, attrs: Attrs{"group": int64(3), "pads": ints64(1, 1, 1, 1)}, group: 3, strides: []int{1, 1}, dil: []int{1, 1}, padBegin: []int{1, 1}, padEnd: []int{1, 1}},
-	{name: "depthwise stride dilation", x: []int{1, 3, 8, 7}, w: []int{3, 1, 3, 3}, attrs: Attrs{"group": int64(3), "strides": ints64(2, 2), "dilations": ints64(1, 2), "pads": ints64(0, 2, 1, 1)}, group: 3, strides: []int{2, 2}, dil: []int{1, 2}, padBegin: []int{0, 2}, padEnd: []int{1, 1}},
+	{name: "bias batch2 pads", x: []int{2, 2, 5, 4}, w: []int{3, 2, 3, 3}, bias: true, attrs: Attrs{"pads": convInts(1, 1, 1, 1)}, group: 1, strides: []int{1, 1}, dil: []int{1, 1}, padBegin: []int{1, 1}, padEnd: []int{1, 1}},
+	{name: "asymmetric pads stride", x: []int{1, 2, 7, 6}, w: []int{2, 2, 3, 2}, attrs: Attrs{"pads": convInts(2, 0, 1, 3), "strides": convInts(2, 3)}, group: 1, strides: []int{2, 3}, dil: []int{1, 1}, padBegin: []int{2, 0}, padEnd: []int{1, 3}},
+	{name: "dilation", x: []int{1, 2, 7, 7}, w: []int{2, 2, 3, 2}, attrs: Attrs{"dilations": convInts(2, 3), "pads": convInts(1, 1, 0, 2)}, group: 1, strides: []int{1, 1}, dil: []int{2, 3}, padBegin: []int{1, 1}, padEnd: []int{0, 2}},
+	{name: "groups", x: []int{2, 4, 5, 5}, w: []int{6, 2, 3, 3}, bias: true, attrs: Attrs{"group": int64(2), "pads": convInts(1, 1, 1, 1)}, group: 2, strides: []int{1, 1}, dil: []int{1, 1}, padBegin: []int{1, 1}, padEnd: []int{1, 1}},
+	{name: "depthwise", x: []int{2, 3, 6, 5}, w: []int{3, 1, 3, 3}, bias: true, attrs: Attrs{"group": int64(3), "pads": convInts(1, 1, 1, 1)}, group: 3, strides: []int{1, 1}, dil: []int{1, 1}, padBegin: []int{1, 1}, padEnd: []int{1, 1}},
+	{name: "depthwise stride dilation", x: []int{1, 3, 8, 7}, w: []int{3, 1, 3, 3}, attrs: Attrs{"group": int64(3), "strides": convInts(2, 2), "dilations": convInts(1, 2), "pads": convInts(0, 2, 1, 1)}, group: 3, strides: []int{2, 2}, dil: []int{1, 2}, padBegin: []int{0, 2}, padEnd: []int{1, 1}},
 	{name: "depthwise multiplier", x: []int{1, 2, 5, 5}, w: []int{4, 1, 2, 2}, attrs: Attrs{"group": int64(2)}, group: 2, strides: []int{1, 1}, dil: []int{1, 1}, padBegin: []int{0, 0}, padEnd: []int{0, 0}},
 	// 6 / stride 2 -> 3; total pad (3-1)*2+3-6 = 1: SAME_UPPER at the end.
-	{name: "SAME_UPPER", x: []int{1, 2, 6, 6}, w: []int{2, 2, 3, 3}, attrs: Attrs{"auto_pad": "SAME_UPPER", "strides": ints64(2, 2)}, group: 1, strides: []int{2, 2}, dil: []int{1, 1}, padBegin: []int{0, 0}, padEnd: []int{1, 1}},
-	{name: "SAME_LOWER", x: []int{1, 2, 6, 6}, w: []int{2, 2, 3, 3}, attrs: Attrs{"auto_pad": "SAME_LOWER", "strides": ints64(2, 2)}, group: 1, strides: []int{2, 2}, dil: []int{1, 1}, padBegin: []int{1, 1}, padEnd: []int{0, 0}},
+	{name: "SAME_UPPER", x: []int{1, 2, 6, 6}, w: []int{2, 2, 3, 3}, attrs: Attrs{"auto_pad": "SAME_UPPER", "strides": convInts(2, 2)}, group: 1, strides: []int{2, 2}, dil: []int{1, 1}, padBegin: []int{0, 0}, padEnd: []int{1, 1}},
+	{name: "SAME_LOWER", x: []int{1, 2, 6, 6}, w: []int{2, 2, 3, 3}, attrs: Attrs{"auto_pad": "SAME_LOWER", "strides": convInts(2, 2)}, group: 1, strides: []int{2, 2}, dil: []int{1, 1}, padBegin: []int{1, 1}, padEnd: []int{0, 0}},
 	// Stride 1, kernel 4 (dilated extent 4): total pad 3 -> 1 + 2 (UPPER).
-	{name: "SAME_UPPER even kernel", x: []int{1, 1, 5, 4}, w: []int{2, 1, 4, 2}, attrs: Attrs{"auto_pad": "SAME_UPPER", "dilations": ints64(1, 3)}, group: 1, strides: []int{1, 1}, dil: []int{1, 3}, padBegin: []int{1, 1}, padEnd: []int{2, 2}},
-	{name: "VALID", x: []int{1, 2, 6, 5}, w: []int{2, 2, 3, 3}, attrs: Attrs{"auto_pad": "VALID", "strides": ints64(2, 1)}, group: 1, strides: []int{2, 1}, dil: []int{1, 1}, padBegin: []int{0, 0}, padEnd: []int{0, 0}},
+	{name: "SAME_UPPER even kernel", x: []int{1, 1, 5, 4}, w: []int{2, 1, 4, 2}, attrs: Attrs{"auto_pad": "SAME_UPPER", "dilations": convInts(1, 3)}, group: 1, strides: []int{1, 1}, dil: []int{1, 3}, padBegin: []int{1, 1}, padEnd: []int{2, 2}},
+	{name: "VALID", x: []int{1, 2, 6, 5}, w: []int{2, 2, 3, 3}, attrs: Attrs{"auto_pad": "VALID", "strides": convInts(2, 1)}, group: 1, strides: []int{2, 1}, dil: []int{1, 1}, padBegin: []int{0, 0}, padEnd: []int{0, 0}},
 	{name: "1x1", x: []int{2, 4, 3, 5}, w: []int{3, 4, 1, 1}, bias: true, group: 1, strides: []int{1, 1}, dil: []int{1, 1}, padBegin: []int{0, 0}, padEnd: []int{0, 0}},
-	{name: "1x1 stride2 pad", x: []int{1, 4, 5, 5}, w: []int{3, 4, 1, 1}, attrs: Attrs{"strides": ints64(2, 2), "pads": ints64(0, 1, 0, 0)}, group: 1, strides: []int{2, 2}, dil: []int{1, 1}, padBegin: []int{0, 1}, padEnd: []int{0, 0}},
-	{name: "1D", x: []int{2, 3, 9}, w: []int{2, 3, 3}, bias: true, attrs: Attrs{"strides": ints64(2), "pads": ints64(1, 2), "dilations": ints64(2)}, group: 1, strides: []int{2}, dil: []int{2}, padBegin: []int{1}, padEnd: []int{2}},
-	{name: "3D", x: []int{1, 2, 4, 5, 4}, w: []int{2, 2, 2, 3, 2}, bias: true, attrs: Attrs{"strides": ints64(1, 2, 1), "pads": ints64(1, 1, 0, 0, 1, 1)}, group: 1, strides: []int{1, 2, 1}, dil: []int{1, 1, 1}, padBegin: []int{1, 1, 0}, padEnd: []int{0, 1, 1}},
-	{name: "3D depthwise", x: []int{1, 2, 4, 4, 4}, w: []int{2, 1, 2, 2, 2}, attrs: Attrs{"group": int64(2), "pads": ints64(1, 0, 0, 0, 1, 0)}, group: 2, strides: []int{1, 1, 1}, dil: []int{1, 1, 1}, padBegin: []int{1, 0, 0}, padEnd: []int{0, 1, 0}},
+	{name: "1x1 stride2 pad", x: []int{1, 4, 5, 5}, w: []int{3, 4, 1, 1}, attrs: Attrs{"strides": convInts(2, 2), "pads": convInts(0, 1, 0, 0)}, group: 1, strides: []int{2, 2}, dil: []int{1, 1}, padBegin: []int{0, 1}, padEnd: []int{0, 0}},
+	{name: "1D", x: []int{2, 3, 9}, w: []int{2, 3, 3}, bias: true, attrs: Attrs{"strides": convInts(2), "pads": convInts(1, 2), "dilations": convInts(2)}, group: 1, strides: []int{2}, dil: []int{2}, padBegin: []int{1}, padEnd: []int{2}},
+	{name: "3D", x: []int{1, 2, 4, 5, 4}, w: []int{2, 2, 2, 3, 2}, bias: true, attrs: Attrs{"strides": convInts(1, 2, 1), "pads": convInts(1, 1, 0, 0, 1, 1)}, group: 1, strides: []int{1, 2, 1}, dil: []int{1, 1, 1}, padBegin: []int{1, 1, 0}, padEnd: []int{0, 1, 1}},
+	{name: "3D depthwise", x: []int{1, 2, 4, 4, 4}, w: []int{2, 1, 2, 2, 2}, attrs: Attrs{"group": int64(2), "pads": convInts(1, 0, 0, 0, 1, 0)}, group: 2, strides: []int{1, 1, 1}, dil: []int{1, 1, 1}, padBegin: []int{1, 0, 0}, padEnd: []int{0, 1, 0}},
 }
 
 func (c convCase) inputs(r *rand.Rand) []*Tensor {
@@ -282,8 +282,8 @@ func TestConvGradients(t *testing.T) {
 	}
 }
 
-// dot is Σ a[i]*b[i] in float64.
-func dot(a, b []float32) float64 {
+// convDot is Σ a[i]*b[i] in float64.
+func convDot(a, b []float32) float64 {
 	var s float64
 	for i := range a {
 		s += float64(a[i]) * float64(b[i])
@@ -300,7 +300,7 @@ func TestConvLarge(t *testing.T) {
 	for _, group := range []int{1, 8} {
 		x := randTensor(r, 1, 8, 40, 41)
 		w := randTensor(r, 8, 8/group, 3, 3)
-		attrs := Attrs{"pads": ints64(1, 1, 1, 1), "group": int64(group)}
+		attrs := Attrs{"pads": convInts(1, 1, 1, 1), "group": int64(group)}
 		k := newKernel(t, "Conv", attrs, []*Tensor{x, w})
 		y := runKernel(t, k, x, w)
 		assertClose(t, y, refConv(x, w, nil, group, []int{1, 1}, []int{1, 1}, []int{1, 1}, []int{1, 1}).Data, 1e-5)
@@ -309,12 +309,12 @@ func TestConvLarge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		lhs, rhs := dot(y.Data, gy.Data), dot(x.Data, g[0].Data)
+		lhs, rhs := convDot(y.Data, gy.Data), convDot(x.Data, g[0].Data)
 		if math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs)+1e-3 {
 			t.Errorf("group %d: <Conv(X), G> = %g but <X, dX> = %g", group, lhs, rhs)
 		}
 		// Conv is linear in W too: <Conv(X; W), G> = <W, dW>.
-		if rhs := dot(w.Data, g[1].Data); math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs)+1e-3 {
+		if rhs := convDot(w.Data, g[1].Data); math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs)+1e-3 {
 			t.Errorf("group %d: <Conv(X), G> = %g but <W, dW> = %g", group, lhs, rhs)
 		}
 	}
@@ -324,9 +324,9 @@ func TestConvErrors(t *testing.T) {
 	for _, attrs := range []Attrs{
 		{"auto_pad": "SAME"},
 		{"group": int64(0)},
-		{"strides": ints64(0, 1)},
-		{"pads": ints64(1, 1, 1)},
-		{"dilations": ints64(1, -1)},
+		{"strides": convInts(0, 1)},
+		{"pads": convInts(1, 1, 1)},
+		{"dilations": convInts(1, -1)},
 	} {
 		if _, err := newConv(&nodeInfo{Name: "c", Op: "Conv", Attrs: attrs}); err == nil {
 			t.Errorf("attrs %v: no error", attrs)
@@ -342,8 +342,8 @@ func TestConvErrors(t *testing.T) {
 		{Attrs{"group": int64(2)}, []int{1, 4, 5, 5}, []int{3, 2, 3, 3}, "group"},
 		{Attrs{}, []int{1, 1, 2, 2}, []int{1, 1, 3, 3}, "does not fit"},
 		{Attrs{}, []int{1, 1, 5, 5}, []int{1, 1, 3}, "rank"},
-		{Attrs{"kernel_shape": ints64(2, 2)}, []int{1, 1, 5, 5}, []int{1, 1, 3, 3}, "kernel_shape"},
-		{Attrs{"strides": ints64(1)}, []int{1, 1, 5, 5}, []int{1, 1, 3, 3}, "strides"},
+		{Attrs{"kernel_shape": convInts(2, 2)}, []int{1, 1, 5, 5}, []int{1, 1, 3, 3}, "kernel_shape"},
+		{Attrs{"strides": convInts(1)}, []int{1, 1, 5, 5}, []int{1, 1, 3, 3}, "strides"},
 		{Attrs{}, []int{1, 1, 2, 2, 2, 2}, []int{1, 1, 1, 1, 1, 1}, "spatial"},
 	} {
 		x, w := randTensor(r, c.x...), randTensor(r, c.w...)
@@ -361,7 +361,7 @@ func TestConvErrors(t *testing.T) {
 
 func TestConvTransposeHandValues(t *testing.T) {
 	// ONNX operator examples: a 3x3 ramp through two 3x3 box filters.
-	x, w := arange(1, 1, 3, 3), ones(1, 2, 3, 3)
+	x, w := convRamp(1, 1, 3, 3), convOnes(1, 2, 3, 3)
 	plane := []float32{0, 1, 3, 3, 2, 3, 8, 15, 12, 7, 9, 21, 36, 27, 15, 9, 20, 33, 24, 13, 6, 13, 21, 15, 8}
 	k := newKernel(t, "ConvTranspose", nil, []*Tensor{x, w})
 	y := runKernel(t, k, x, w)
@@ -371,7 +371,7 @@ func TestConvTransposeHandValues(t *testing.T) {
 	assertClose(t, y, append(append([]float32(nil), plane...), plane...), 1e-6)
 
 	// strides [3, 2] with pads [1, 2, 1, 2]: 7x3 per channel.
-	k = newKernel(t, "ConvTranspose", Attrs{"strides": ints64(3, 2), "pads": ints64(1, 2, 1, 2)}, []*Tensor{x, w})
+	k = newKernel(t, "ConvTranspose", Attrs{"strides": convInts(3, 2), "pads": convInts(1, 2, 1, 2)}, []*Tensor{x, w})
 	y = runKernel(t, k, x, w)
 	plane = []float32{1, 1, 3, 1, 1, 3, 7, 4, 9, 7, 4, 9, 7, 4, 9, 13, 7, 15, 13, 7, 15}
 	assertClose(t, y, append(append([]float32(nil), plane...), plane...), 1e-6)
@@ -380,7 +380,7 @@ func TestConvTransposeHandValues(t *testing.T) {
 	x1 := FromData([]float32{1, 2, 3}, 1, 1, 3)
 	w1 := FromData([]float32{1, 10}, 1, 1, 2)
 	b1 := FromData([]float32{0.5}, 1)
-	k = newKernel(t, "ConvTranspose", Attrs{"dilations": ints64(2)}, []*Tensor{x1, w1, b1})
+	k = newKernel(t, "ConvTranspose", Attrs{"dilations": convInts(2)}, []*Tensor{x1, w1, b1})
 	assertClose(t, runKernel(t, k, x1, w1, b1), []float32{1.5, 2.5, 13.5, 20.5, 30.5}, 1e-6)
 }
 
@@ -400,22 +400,22 @@ type convTCase struct {
 var convTCases = []convTCase{
 	{name: "plain", x: []int{1, 2, 3, 3}, w: []int{2, 3, 3, 3}, group: 1, strides: []int{1, 1}, dil: []int{1, 1}, padBegin: []int{0, 0}, out: []int{5, 5}},
 	// 3*(3-1) + 3 - 2 = 7, 2*(3-1) + 3 - 4 = 3.
-	{name: "strides pads", x: []int{1, 1, 3, 3}, w: []int{1, 2, 3, 3}, bias: true, attrs: Attrs{"strides": ints64(3, 2), "pads": ints64(1, 2, 1, 2)}, group: 1, strides: []int{3, 2}, dil: []int{1, 1}, padBegin: []int{1, 2}, out: []int{7, 3}},
-	{name: "output_padding", x: []int{2, 2, 3, 3}, w: []int{2, 2, 3, 3}, attrs: Attrs{"strides": ints64(3, 2), "output_padding": ints64(1, 1)}, group: 1, strides: []int{3, 2}, dil: []int{1, 1}, padBegin: []int{0, 0}, out: []int{10, 8}},
+	{name: "strides pads", x: []int{1, 1, 3, 3}, w: []int{1, 2, 3, 3}, bias: true, attrs: Attrs{"strides": convInts(3, 2), "pads": convInts(1, 2, 1, 2)}, group: 1, strides: []int{3, 2}, dil: []int{1, 1}, padBegin: []int{1, 2}, out: []int{7, 3}},
+	{name: "output_padding", x: []int{2, 2, 3, 3}, w: []int{2, 2, 3, 3}, attrs: Attrs{"strides": convInts(3, 2), "output_padding": convInts(1, 1)}, group: 1, strides: []int{3, 2}, dil: []int{1, 1}, padBegin: []int{0, 0}, out: []int{10, 8}},
 	// Natural size 9x7, asked 10x8: total pad -1 -> begin 0, one extra row/col at the end.
-	{name: "output_shape larger", x: []int{1, 1, 3, 3}, w: []int{1, 2, 3, 3}, attrs: Attrs{"strides": ints64(3, 2), "output_shape": ints64(10, 8)}, group: 1, strides: []int{3, 2}, dil: []int{1, 1}, padBegin: []int{0, 0}, out: []int{10, 8}},
+	{name: "output_shape larger", x: []int{1, 1, 3, 3}, w: []int{1, 2, 3, 3}, attrs: Attrs{"strides": convInts(3, 2), "output_shape": convInts(10, 8)}, group: 1, strides: []int{3, 2}, dil: []int{1, 1}, padBegin: []int{0, 0}, out: []int{10, 8}},
 	// Natural 9x7, asked 8x5: total pads 1 and 2; NOTSET puts the odd one at the beginning.
-	{name: "output_shape smaller", x: []int{1, 1, 3, 3}, w: []int{1, 2, 3, 3}, attrs: Attrs{"strides": ints64(3, 2), "output_shape": ints64(1, 2, 8, 5)}, group: 1, strides: []int{3, 2}, dil: []int{1, 1}, padBegin: []int{1, 1}, out: []int{8, 5}},
+	{name: "output_shape smaller", x: []int{1, 1, 3, 3}, w: []int{1, 2, 3, 3}, attrs: Attrs{"strides": convInts(3, 2), "output_shape": convInts(1, 2, 8, 5)}, group: 1, strides: []int{3, 2}, dil: []int{1, 1}, padBegin: []int{1, 1}, out: []int{8, 5}},
 	// Output 3*2 = 6 from natural 7: total pad 1, at the end for SAME_UPPER.
-	{name: "SAME_UPPER", x: []int{1, 1, 3, 3}, w: []int{1, 2, 3, 3}, attrs: Attrs{"auto_pad": "SAME_UPPER", "strides": ints64(2, 2)}, group: 1, strides: []int{2, 2}, dil: []int{1, 1}, padBegin: []int{0, 0}, out: []int{6, 6}},
-	{name: "SAME_LOWER", x: []int{1, 1, 3, 3}, w: []int{1, 2, 3, 3}, attrs: Attrs{"auto_pad": "SAME_LOWER", "strides": ints64(2, 2)}, group: 1, strides: []int{2, 2}, dil: []int{1, 1}, padBegin: []int{1, 1}, out: []int{6, 6}},
-	{name: "VALID", x: []int{1, 1, 3, 3}, w: []int{1, 1, 2, 2}, attrs: Attrs{"auto_pad": "VALID", "pads": ints64(1, 1, 1, 1)}, group: 1, strides: []int{1, 1}, dil: []int{1, 1}, padBegin: []int{0, 0}, out: []int{4, 4}},
-	{name: "dilations", x: []int{1, 1, 3, 3}, w: []int{1, 1, 2, 2}, attrs: Attrs{"dilations": ints64(2, 2)}, group: 1, strides: []int{1, 1}, dil: []int{2, 2}, padBegin: []int{0, 0}, out: []int{5, 5}},
-	{name: "groups", x: []int{2, 4, 3, 4}, w: []int{4, 3, 3, 2}, bias: true, attrs: Attrs{"group": int64(2), "strides": ints64(2, 1), "pads": ints64(1, 0, 0, 1)}, group: 2, strides: []int{2, 1}, dil: []int{1, 1}, padBegin: []int{1, 0}, out: []int{6, 4}},
-	{name: "depthwise", x: []int{1, 3, 3, 3}, w: []int{3, 1, 3, 3}, attrs: Attrs{"group": int64(3), "strides": ints64(2, 2)}, group: 3, strides: []int{2, 2}, dil: []int{1, 1}, padBegin: []int{0, 0}, out: []int{7, 7}},
+	{name: "SAME_UPPER", x: []int{1, 1, 3, 3}, w: []int{1, 2, 3, 3}, attrs: Attrs{"auto_pad": "SAME_UPPER", "strides": convInts(2, 2)}, group: 1, strides: []int{2, 2}, dil: []int{1, 1}, padBegin: []int{0, 0}, out: []int{6, 6}},
+	{name: "SAME_LOWER", x: []int{1, 1, 3, 3}, w: []int{1, 2, 3, 3}, attrs: Attrs{"auto_pad": "SAME_LOWER", "strides": convInts(2, 2)}, group: 1, strides: []int{2, 2}, dil: []int{1, 1}, padBegin: []int{1, 1}, out: []int{6, 6}},
+	{name: "VALID", x: []int{1, 1, 3, 3}, w: []int{1, 1, 2, 2}, attrs: Attrs{"auto_pad": "VALID", "pads": convInts(1, 1, 1, 1)}, group: 1, strides: []int{1, 1}, dil: []int{1, 1}, padBegin: []int{0, 0}, out: []int{4, 4}},
+	{name: "dilations", x: []int{1, 1, 3, 3}, w: []int{1, 1, 2, 2}, attrs: Attrs{"dilations": convInts(2, 2)}, group: 1, strides: []int{1, 1}, dil: []int{2, 2}, padBegin: []int{0, 0}, out: []int{5, 5}},
+	{name: "groups", x: []int{2, 4, 3, 4}, w: []int{4, 3, 3, 2}, bias: true, attrs: Attrs{"group": int64(2), "strides": convInts(2, 1), "pads": convInts(1, 0, 0, 1)}, group: 2, strides: []int{2, 1}, dil: []int{1, 1}, padBegin: []int{1, 0}, out: []int{6, 4}},
+	{name: "depthwise", x: []int{1, 3, 3, 3}, w: []int{3, 1, 3, 3}, attrs: Attrs{"group": int64(3), "strides": convInts(2, 2)}, group: 3, strides: []int{2, 2}, dil: []int{1, 1}, padBegin: []int{0, 0}, out: []int{7, 7}},
 	{name: "1x1", x: []int{1, 3, 2, 3}, w: []int{3, 2, 1, 1}, bias: true, group: 1, strides: []int{1, 1}, dil: []int{1, 1}, padBegin: []int{0, 0}, out: []int{2, 3}},
-	{name: "1D", x: []int{1, 2, 4}, w: []int{2, 2, 3}, bias: true, attrs: Attrs{"strides": ints64(2), "pads": ints64(1, 0), "output_padding": ints64(1)}, group: 1, strides: []int{2}, dil: []int{1}, padBegin: []int{1}, out: []int{9}},
-	{name: "3D", x: []int{1, 1, 2, 3, 2}, w: []int{1, 2, 2, 2, 3}, attrs: Attrs{"strides": ints64(2, 1, 1), "pads": ints64(0, 1, 0, 0, 0, 1)}, group: 1, strides: []int{2, 1, 1}, dil: []int{1, 1, 1}, padBegin: []int{0, 1, 0}, out: []int{4, 3, 3}},
+	{name: "1D", x: []int{1, 2, 4}, w: []int{2, 2, 3}, bias: true, attrs: Attrs{"strides": convInts(2), "pads": convInts(1, 0), "output_padding": convInts(1)}, group: 1, strides: []int{2}, dil: []int{1}, padBegin: []int{1}, out: []int{9}},
+	{name: "3D", x: []int{1, 1, 2, 3, 2}, w: []int{1, 2, 2, 2, 3}, attrs: Attrs{"strides": convInts(2, 1, 1), "pads": convInts(0, 1, 0, 0, 0, 1)}, group: 1, strides: []int{2, 1, 1}, dil: []int{1, 1, 1}, padBegin: []int{0, 1, 0}, out: []int{4, 3, 3}},
 }
 
 func (c convTCase) inputs(r *rand.Rand) []*Tensor {
@@ -465,25 +465,25 @@ func TestConvTransposeGradients(t *testing.T) {
 func TestConvTransposeIsConvAdjoint(t *testing.T) {
 	r := rand.New(rand.NewSource(8))
 	x, w := randTensor(r, 2, 4, 8, 7), randTensor(r, 6, 2, 3, 3)
-	attrs := Attrs{"group": int64(2), "strides": ints64(2, 2), "pads": ints64(1, 0, 1, 1), "dilations": ints64(1, 2)}
+	attrs := Attrs{"group": int64(2), "strides": convInts(2, 2), "pads": convInts(1, 0, 1, 1), "dilations": convInts(1, 2)}
 	conv := newKernel(t, "Conv", attrs, []*Tensor{x, w})
 	cx := runKernel(t, conv, x, w) // [2, 6, 4, 2]
 	y := randTensor(r, cx.Shape...)
 	// Transposed sizes: 2*(4-1) + 3 - 2 = 7 rows and 2*(2-1) + 5 - 1 = 6
 	// cols; output_padding makes them X's 8x7.
-	tattrs := Attrs{"group": int64(2), "strides": ints64(2, 2), "pads": ints64(1, 0, 1, 1), "dilations": ints64(1, 2), "output_padding": ints64(1, 1)}
+	tattrs := Attrs{"group": int64(2), "strides": convInts(2, 2), "pads": convInts(1, 0, 1, 1), "dilations": convInts(1, 2), "output_padding": convInts(1, 1)}
 	convT := newKernel(t, "ConvTranspose", tattrs, []*Tensor{y, w})
 	ty := runKernel(t, convT, y, w)
 	if !SameShape(ty.Shape, x.Shape) {
 		t.Fatalf("ConvTranspose shape %v, want %v", ty.Shape, x.Shape)
 	}
-	if lhs, rhs := dot(cx.Data, y.Data), dot(x.Data, ty.Data); math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs) {
+	if lhs, rhs := convDot(cx.Data, y.Data), convDot(x.Data, ty.Data); math.Abs(lhs-rhs) > 1e-4*math.Abs(lhs) {
 		t.Errorf("<Conv(X), Y> = %g, <X, ConvT(Y)> = %g", lhs, rhs)
 	}
 }
 
 func TestConvTransposeErrors(t *testing.T) {
-	for _, attrs := range []Attrs{{"output_padding": ints64(-1, 0)}, {"output_shape": ints64(0, 3)}, {"auto_pad": "bogus"}} {
+	for _, attrs := range []Attrs{{"output_padding": convInts(-1, 0)}, {"output_shape": convInts(0, 3)}, {"auto_pad": "bogus"}} {
 		if _, err := newConvTranspose(&nodeInfo{Name: "t", Op: "ConvTranspose", Attrs: attrs}); err == nil {
 			t.Errorf("attrs %v: no error", attrs)
 		}
@@ -494,9 +494,9 @@ func TestConvTransposeErrors(t *testing.T) {
 		x, w  []int
 	}{
 		{Attrs{}, []int{1, 2, 3, 3}, []int{3, 1, 3, 3}},
-		{Attrs{"output_padding": ints64(1)}, []int{1, 1, 3, 3}, []int{1, 1, 3, 3}},
-		{Attrs{"output_shape": ints64(4, 4, 4)}, []int{1, 1, 3, 3}, []int{1, 1, 3, 3}},
-		{Attrs{"pads": ints64(3, 3, 3, 3)}, []int{1, 1, 1, 1}, []int{1, 1, 3, 3}},
+		{Attrs{"output_padding": convInts(1)}, []int{1, 1, 3, 3}, []int{1, 1, 3, 3}},
+		{Attrs{"output_shape": convInts(4, 4, 4)}, []int{1, 1, 3, 3}, []int{1, 1, 3, 3}},
+		{Attrs{"pads": convInts(3, 3, 3, 3)}, []int{1, 1, 1, 1}, []int{1, 1, 3, 3}},
 	} {
 		x, w := randTensor(r, c.x...), randTensor(r, c.w...)
 		k := newKernel(t, "ConvTranspose", c.attrs, []*Tensor{x, w})
@@ -578,9 +578,9 @@ func BenchmarkConv(b *testing.B) {
 		x, w  []int
 		attrs Attrs
 	}{
-		{"3x3_64x56x56", []int{1, 64, 56, 56}, []int{64, 64, 3, 3}, Attrs{"pads": ints64(1, 1, 1, 1)}},
+		{"3x3_64x56x56", []int{1, 64, 56, 56}, []int{64, 64, 3, 3}, Attrs{"pads": convInts(1, 1, 1, 1)}},
 		{"1x1_64x56x56", []int{1, 64, 56, 56}, []int{64, 64, 1, 1}, nil},
-		{"depthwise3x3_64x56x56", []int{1, 64, 56, 56}, []int{64, 1, 3, 3}, Attrs{"pads": ints64(1, 1, 1, 1), "group": int64(64)}},
+		{"depthwise3x3_64x56x56", []int{1, 64, 56, 56}, []int{64, 1, 3, 3}, Attrs{"pads": convInts(1, 1, 1, 1), "group": int64(64)}},
 	} {
 		in := []*Tensor{randTensor(r, c.x...), randTensor(r, c.w...), randTensor(r, c.w[0])}
 		k := newKernel(b, "Conv", c.attrs, in)

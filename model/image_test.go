@@ -100,3 +100,82 @@ func TestDecodeImageErrors(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestFancyUpsampleRow(t *testing.T) {
+	sum := make([]int, 8)
+	// 4:2:2: edges copy, inner samples 3/4 + 1/4 of the nearer neighbour
+	// with libjpeg's alternating rounding biases 1 and 2.
+	dst := make([]uint8, 7)
+	upsampleRow(dst, []uint8{100, 200, 0}, 3, 0, 0, 3, 2, 1, 0, sum)
+	if want := []uint8{100, (300 + 200 + 2) >> 2, (600 + 100 + 1) >> 2, (600 + 0 + 2) >> 2, 0 + 200>>2, 0, 0}; !bytes.Equal(dst[:6], want[:6]) {
+		t.Fatalf("4:2:2 row %v, want %v", dst[:6], want[:6])
+	}
+	// 4:4:0: 3/4 this row + 1/4 the neighbour row, bias 1 (even) or 2 (odd).
+	plane := []uint8{10, 20, 110, 121} // 2x2, stride 2
+	upsampleRow(dst, plane, 2, 1, 0, 2, 1, 2, 0, sum)
+	if want := []uint8{(330 + 10 + 1) >> 2, (363 + 20 + 1) >> 2}; !bytes.Equal(dst[:2], want) {
+		t.Fatalf("4:4:0 even row %v, want %v", dst[:2], want)
+	}
+	upsampleRow(dst, plane, 2, 0, 1, 2, 1, 2, 1, sum)
+	if want := []uint8{(30 + 110 + 2) >> 2, (60 + 121 + 2) >> 2}; !bytes.Equal(dst[:2], want) {
+		t.Fatalf("4:4:0 odd row %v, want %v", dst[:2], want)
+	}
+	// 4:2:0: column sums 3*this + neighbour row, then 3/4 + 1/4 across with
+	// biases 8 and 7, edges (4*sum + 8 or 7) >> 4.
+	upsampleRow(dst, plane, 2, 1, 0, 2, 2, 2, 0, sum)
+	s0, s1 := 3*110+10, 3*121+20
+	if want := []uint8{uint8((4*s0 + 8) >> 4), uint8((3*s0 + s1 + 7) >> 4), uint8((3*s1 + s0 + 8) >> 4), uint8((4*s1 + 7) >> 4)}; !bytes.Equal(dst[:4], want) {
+		t.Fatalf("4:2:0 row %v, want %v", dst[:4], want)
+	}
+	// A single chroma column.
+	upsampleRow(dst, []uint8{77}, 1, 0, 0, 1, 2, 1, 0, sum)
+	if dst[0] != 77 || dst[1] != 77 {
+		t.Fatalf("one-sample 4:2:2 row %v", dst[:2])
+	}
+}
+
+func TestYCbCrToRGBA(t *testing.T) {
+	// libjpeg's fixed-point conversion: grey, and a saturated red.
+	m := image.NewYCbCr(image.Rect(0, 0, 2, 1), image.YCbCrSubsampleRatio444)
+	m.Y[0], m.Cb[0], m.Cr[0] = 128, 128, 128
+	m.Y[1], m.Cb[1], m.Cr[1] = 76, 85, 255
+	rgba := ycbcrToRGBA(m)
+	if got := rgba.RGBAAt(0, 0); got != (color.RGBA{128, 128, 128, 255}) {
+		t.Fatalf("grey = %v", got)
+	}
+	if got := rgba.RGBAAt(1, 0); got != (color.RGBA{254, 0, 0, 255}) {
+		t.Fatalf("red = %v, want 254,0,0 (libjpeg)", got)
+	}
+	// Odd sizes and every supported ratio: flat chroma stays flat, and the
+	// result is within 1 level of Go's own conversion.
+	for _, r := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440} {
+		m := image.NewYCbCr(image.Rect(0, 0, 5, 3), r)
+		for i := range m.Y {
+			m.Y[i] = uint8(40 * i)
+		}
+		for i := range m.Cb {
+			m.Cb[i], m.Cr[i] = 90, 170
+		}
+		rgba := ycbcrToRGBA(m)
+		for y := range 3 {
+			for x := range 5 {
+				got, want := rgba.RGBAAt(x, y), color.RGBAModel.Convert(m.At(x, y)).(color.RGBA)
+				for c, g := range []uint8{got.R, got.G, got.B} {
+					if d := int(g) - int([]uint8{want.R, want.G, want.B}[c]); d < -1 || d > 1 {
+						t.Fatalf("%v pixel (%d,%d) = %v, Go gives %v", r, x, y, got, want)
+					}
+				}
+			}
+		}
+	}
+	if ycbcrToRGBA(image.NewYCbCr(image.Rect(0, 0, 4, 4), image.YCbCrSubsampleRatio411)) != nil {
+		t.Fatal("4:1:1 should be left to image.YCbCr")
+	}
+	// Decoded JPEGs come back as RGBA.
+	var b bytes.Buffer
+	jpeg.Encode(&b, numbered(16, 16), nil)
+	img, err := DecodeImage(writeFile(t, t.TempDir(), "x.jpg", b.String()))
+	if _, ok := img.(*image.RGBA); err != nil || !ok {
+		t.Fatalf("decoded JPEG: %T %v", img, err)
+	}
+}

@@ -209,29 +209,18 @@ func (g *poolGeom) visit(fn func(o int, w0, w1, w2 poolWin)) {
 // window, scanning taps in row-major order (ties go to the earliest tap, as
 // in PyTorch and onnxruntime), or -1 for a window entirely in the padding.
 func (g *poolGeom) argmax(x []float32, w0, w1, w2 poolWin) int {
-	if w0.lo == w0.hi || w1.lo == w1.hi || w2.lo == w2.hi {
-		return -1
-	}
 	in1, in2 := g.ax[1].in, g.ax[2].in
 	d0, d1, d2 := g.ax[0].d, g.ax[1].d, g.ax[2].d
-	// Start from the first tap; later taps win only when strictly greater.
-	at := ((w0.start+w0.lo*d0)*in1+w1.start+w1.lo*d1)*in2 + w2.start + w2.lo*d2
-	best := x[at]
+	at := -1
+	var best float32
 	for j0 := w0.lo; j0 < w0.hi; j0++ {
 		i0 := w0.start + j0*d0
 		for j1 := w1.lo; j1 < w1.hi; j1++ {
 			row := (i0*in1+w1.start+j1*d1)*in2 + w2.start
-			if d2 == 1 {
-				for i, v := range x[row+w2.lo : row+w2.hi] {
-					if v > best {
-						best, at = v, row+w2.lo+i
-					}
-				}
-				continue
-			}
 			for j2 := w2.lo; j2 < w2.hi; j2++ {
-				if v := x[row+j2*d2]; v > best {
-					best, at = v, row+j2*d2
+				i := row + j2*d2
+				if v := x[i]; at < 0 || v > best {
+					best, at = v, i
 				}
 			}
 		}

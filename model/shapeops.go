@@ -564,7 +564,7 @@ func (k *dropoutKernel) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) {
 			ratio = in[1].Float(0)
 		}
 		if ratio != 0 {
-			return nil, k.n.errorf("training mode (random dropout, ratio %g) is not supported by this inference engine", ratio)
+			return nil, fmt.Errorf("%w: %s", ErrUnsupportedOp, k.n.errorf("training mode (random dropout, ratio %g) is not supported by this inference engine", ratio))
 		}
 	}
 	outs := []*Tensor{shapeView(x, x.Shape)}
