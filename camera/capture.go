@@ -1,5 +1,12 @@
 package camera
 
+/*
+#cgo !windows pkg-config: opencv4
+#cgo CXXFLAGS: --std=c++11
+void deepscope_opencv_log_errors_only(void);
+*/
+import "C"
+
 import (
 	"fmt"
 	"image"
@@ -19,15 +26,20 @@ type capture struct {
 
 var configureOnce sync.Once
 
-// configureOpenCV, called before OpenCV is first used, keeps it from
-// printing warnings (a missing camera, a codec it probes) on stderr, since
-// errors come back as Go errors, and makes a camera that stops delivering
-// frames answer within 3 s instead of 10. Settings the user made in the
-// environment are kept.
+// configureOpenCV, called before a capture is opened, keeps OpenCV and
+// FFmpeg from printing warnings on stderr (a missing camera, a damaged
+// frame): the errors come back as Go errors instead. It also makes a
+// camera that stops delivering frames answer within 3 s instead of 10.
+// Settings the user made in the environment (OPENCV_LOG_LEVEL,
+// OPENCV_FFMPEG_LOGLEVEL, OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT) are kept.
 func configureOpenCV() {
 	configureOnce.Do(func() {
+		if _, ok := os.LookupEnv("OPENCV_LOG_LEVEL"); !ok {
+			// OpenCV read the variable when it loaded: set the level.
+			C.deepscope_opencv_log_errors_only()
+		}
 		for k, v := range map[string]string{
-			"OPENCV_LOG_LEVEL":                  "ERROR",
+			"OPENCV_FFMPEG_LOGLEVEL":            "-8", // AV_LOG_QUIET
 			"OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT": "3",
 		} {
 			if _, ok := os.LookupEnv(k); !ok {
@@ -60,7 +72,7 @@ func (c *capture) read() (img *image.RGBA, ok bool, err error) {
 		gocv.CvtColor(c.bgr, &c.rgba, gocv.ColorBGRAToRGBA)
 		alpha = true
 	case gocv.MatTypeCV8UC1:
-		gocv.CvtColor(c.bgr, &c.rgba, gocv.ColorGrayToRGBA)
+		gocv.CvtColor(c.bgr, &c.rgba, gocv.ColorGrayToBGRA) // the same as gray to RGBA
 	default:
 		return nil, true, fmt.Errorf("unsupported pixel format (OpenCV type %v)", t)
 	}

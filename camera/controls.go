@@ -128,10 +128,13 @@ func (p *Pipeline) SetMirror(on bool) {
 // through, so that stepping a frozen webcam takes one fresh picture.
 func (p *Pipeline) Step(n int) {
 	p.mu.Lock()
-	src := p.src
+	src, pos := p.src, 0
+	if p.snap != nil && p.snap.Source.Name == src.Info().Name {
+		pos = p.snap.Frame.Pos
+	}
 	p.mu.Unlock()
 	if st, ok := src.(Stepper); ok {
-		st.Step(n)
+		st.Goto(pos + n)
 	}
 	p.ctl.update(func(s *Settings, thaw *int) {
 		if s.Frozen {

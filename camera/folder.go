@@ -19,7 +19,7 @@ import (
 var imageExts = []string{".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 
 // Folder shows the images of a directory in natural order (img2 before
-// img10). In manual mode it holds each image until Step; otherwise it
+// img10). In manual mode it holds each image until Goto; otherwise it
 // advances on every frame, looping. An unreadable file is reported once (an
 // error wrapping ErrSkipped) and skipped from then on.
 type Folder struct {
@@ -27,12 +27,13 @@ type Folder struct {
 	files  []string
 	opt    Options
 	pace   *pacer
-	wake   chan struct{} // a Step happened
+	wake   chan struct{} // a Goto happened
 	mu     sync.Mutex    // guards the fields below
 	bad    []bool        // files that could not be read
 	next   int           // index of the file Next reads
 	dir    int           // +1 or -1: where to look past an unreadable file
 	held   bool          // manual mode: the current image was delivered
+	shown  int           // index of the last image delivered
 	closed bool
 }
 
@@ -79,21 +80,16 @@ func (f *Folder) Info() Info { return f.info }
 // Files returns the image files, in the order they are shown.
 func (f *Folder) Files() []string { return slices.Clone(f.files) }
 
-// Step moves n images forward (n < 0: back), wrapping around.
-func (f *Folder) Step(n int) {
-	if n == 0 {
-		return
-	}
+// Goto makes image pos (wrapped around) the next one. An unreadable image
+// there is skipped in the direction of travel: back when pos is before the
+// last image shown.
+func (f *Folder) Goto(pos int) {
 	f.mu.Lock()
-	cur := f.next
-	if f.held || !f.opt.Manual {
-		cur = f.next - f.dir // the image on screen
-	}
-	f.next = f.wrap(cur + n)
 	f.dir = 1
-	if n < 0 {
+	if pos < f.shown {
 		f.dir = -1
 	}
+	f.next = f.wrap(pos)
 	f.held = false
 	f.mu.Unlock()
 	select {
@@ -108,7 +104,7 @@ func (f *Folder) wrap(i int) int {
 }
 
 // Next returns the next image: in manual mode the current one once, then
-// it waits for a Step.
+// it waits for a Goto.
 func (f *Folder) Next(ctx context.Context) (Frame, error) {
 	for {
 		f.mu.Lock()
@@ -138,9 +134,12 @@ func (f *Folder) Next(ctx context.Context) (Frame, error) {
 	img, err := model.DecodeImage(f.files[i])
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.next == i { // no Step meanwhile
+	if f.next == i { // no Goto meanwhile
 		f.next = f.wrap(i + f.dir)
 		f.held = f.opt.Manual && err == nil
+	}
+	if err == nil {
+		f.shown = i
 	}
 	if err != nil {
 		f.bad[i] = true

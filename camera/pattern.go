@@ -14,7 +14,7 @@ type Pattern struct {
 	info Info
 	pace *pacer
 	n    int          // the frame Next draws
-	step atomic.Int64 // frames to move before the next one (Step)
+	seekTo atomic.Int64 // 1 + the frame to draw next, 0 for none (Goto)
 }
 
 // NewPattern returns the test pattern at opt.Size (default 320x240), paced
@@ -34,16 +34,16 @@ func NewPattern(opt Options) *Pattern {
 // Info describes the pattern.
 func (p *Pattern) Info() Info { return p.info }
 
-// Step moves the pattern n frames (n < 0: back, down to frame 0).
-func (p *Pattern) Step(n int) { p.step.Add(int64(n)) }
+// Goto makes frame pos (at least 0) the next one.
+func (p *Pattern) Goto(pos int) { p.seekTo.Store(int64(max(pos, 0)) + 1) }
 
 // Next draws the next frame.
 func (p *Pattern) Next(ctx context.Context) (Frame, error) {
 	if err := p.pace.wait(ctx); err != nil {
 		return Frame{}, err
 	}
-	if s := int(p.step.Swap(0)); s != 0 {
-		p.n = max(p.n-1+s, 0) // n-1 is the frame on screen
+	if to := p.seekTo.Swap(0); to > 0 {
+		p.n = int(to - 1)
 	}
 	f := Frame{Image: PatternFrame(p.info.Size, p.n), Pos: p.n}
 	p.n++

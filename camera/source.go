@@ -91,12 +91,13 @@ type Source interface {
 	Close() error
 }
 
-// Stepper is a source that can move through its frames on request: a
-// folder to its next or previous image, a video by n frames. Step may be
-// called concurrently with Next; the move applies to the frame Next
-// returns next.
+// Stepper is a source whose frames the user can step through: a folder's
+// images, a video's or the pattern's frames.
 type Stepper interface {
-	Step(n int)
+	// Goto makes the frame at position pos (as in Frame.Pos, wrapped
+	// around the ends when the source has any) the one Next returns next.
+	// It may be called concurrently with Next.
+	Goto(pos int)
 }
 
 // Options tune how file sources and the test pattern deliver frames.
@@ -107,7 +108,7 @@ type Options struct {
 	// folder slideshows at FPS. Otherwise frames come as fast as they are
 	// taken (a benchmark of the live path).
 	Realtime bool
-	// Manual holds each image of a folder, and a still image, until Step
+	// Manual holds each image of a folder, and a still image, until Goto
 	// moves on: the explorer's mode. Otherwise a folder advances on every
 	// frame, looping, and a still image repeats.
 	Manual bool

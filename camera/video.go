@@ -22,7 +22,7 @@ type Video struct {
 	pace  *pacer
 	first *Frame       // the frame read by OpenVideo, not yet returned
 	pos   int          // index of the frame the next read returns
-	step  atomic.Int64 // frames to move before the next read (Step)
+	seekTo atomic.Int64 // 1 + the frame to seek to before the next read, 0 for none (Goto)
 }
 
 // defaultFPS paces videos that do not state their frame rate.
@@ -76,7 +76,7 @@ func (v *Video) open() error {
 		v.c.close()
 		v.c = nil
 	}
-	vc, err := gocv.VideoCaptureFile(v.path)
+	vc, err := gocv.VideoCaptureFileWithAPI(v.path, gocv.VideoCaptureFFmpeg)
 	if err == nil && !vc.IsOpened() {
 		err = errors.New("not opened")
 	}
@@ -94,9 +94,13 @@ func (v *Video) open() error {
 // Info describes the video.
 func (v *Video) Info() Info { return v.info }
 
-// Step moves n frames forward (n < 0: back) before the next frame,
-// wrapping around the ends.
-func (v *Video) Step(n int) { v.step.Add(int64(n)) }
+// Goto makes frame pos (wrapped around the ends) the next one.
+func (v *Video) Goto(pos int) {
+	if n := v.info.Frames; n > 0 {
+		pos = ((pos % n) + n) % n
+	}
+	v.seekTo.Store(int64(max(pos, 0)) + 1)
+}
 
 // seek moves to frame i (wrapped into the video's length when it is known).
 func (v *Video) seek(i int) {
@@ -118,8 +122,8 @@ func (v *Video) Next(ctx context.Context) (Frame, error) {
 	if v.c == nil {
 		return Frame{}, fmt.Errorf("video %s: %w", v.info.Name, ErrClosed)
 	}
-	if n := int(v.step.Swap(0)); n != 0 {
-		v.seek(v.pos - 1 + n) // pos-1 is the frame on screen
+	if to := v.seekTo.Swap(0); to > 0 {
+		v.seek(int(to - 1))
 	}
 	if err := v.pace.wait(ctx); err != nil {
 		return Frame{}, err

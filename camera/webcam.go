@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -35,7 +36,7 @@ func OpenWebcam(device string) (*Webcam, error) {
 		if idx < 0 {
 			return nil, fmt.Errorf("%s: camera index must be 0 or more", name)
 		}
-		vc, err = gocv.VideoCaptureDevice(idx)
+		vc, err = gocv.VideoCaptureDeviceWithAPI(idx, cameraAPI())
 	} else {
 		if _, statErr := os.Stat(device); statErr != nil {
 			if errors.Is(statErr, fs.ErrNotExist) {
@@ -43,7 +44,7 @@ func OpenWebcam(device string) (*Webcam, error) {
 			}
 			return nil, fmt.Errorf("%s: %w (%v)", name, ErrNoDevice, statErr)
 		}
-		vc, err = gocv.VideoCaptureFileWithAPI(device, gocv.VideoCaptureV4L2)
+		vc, err = gocv.VideoCaptureFileWithAPI(device, cameraAPI())
 	}
 	if err == nil && !vc.IsOpened() {
 		err = errors.New("not opened")
@@ -60,6 +61,15 @@ func OpenWebcam(device string) (*Webcam, error) {
 	c := newCapture(vc)
 	w := &Webcam{c: c, info: Info{Name: name, Kind: KindWebcam, FPS: vc.Get(gocv.VideoCaptureFPS), Size: c.size(), Paced: true, Live: true}}
 	return w, nil
+}
+
+// cameraAPI is the OpenCV capture backend for cameras: V4L2 on Linux (no
+// GStreamer detour), the platform's default elsewhere.
+func cameraAPI() gocv.VideoCaptureAPI {
+	if runtime.GOOS == "linux" {
+		return gocv.VideoCaptureV4L2
+	}
+	return gocv.VideoCaptureAny
 }
 
 // Info describes the camera.

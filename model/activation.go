@@ -347,9 +347,9 @@ func (k clipKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bool, m
 		}
 		gx, deriv := modeGradient(s, g, mode)
 		if deriv {
-			forElements(len(x.Data), func(lo_, hi_ int) {
-				d := gx.Data[lo_:hi_]
-				for i, v := range x.Data[lo_:hi_] {
+			forElements(len(x.Data), func(i0, i1 int) {
+				d := gx.Data[i0:i1]
+				for i, v := range x.Data[i0:i1] {
 					if !(v > lo && v < hi) {
 						d[i] = 0
 					}
@@ -393,13 +393,42 @@ func (k sigmoidKernel) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) {
 	}), nil
 }
 
-// sigmoid is the logistic function, computed without overflow.
-func sigmoid(x float32) float32 {
-	if x >= 0 {
-		return float32(1 / (1 + math.Exp(-float64(x))))
+// sigmoid is the logistic function. For x << 0, expf(-x) overflows to +Inf
+// and the result is 0, as it should be.
+func sigmoid(x float32) float32 { return 1 / (1 + expf(-x)) }
+
+// expf returns e**x in float32 arithmetic, within 2 ulp of the exact value
+// over the normal range and faster than math.Exp: x = k*ln2 + r with
+// |r| <= ln2/2, e**r by a polynomial (Cephes expf), times 2**k. Branch-free
+// for ordinary x; below -87.3 (subnormal results) it returns 0, above 88.37
+// +Inf.
+func expf(x float32) float32 {
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375 // ln 2 split so that k*ln2hi is exact
+		ln2lo = -2.12194440e-4
+		magic = 12582912 // 1.5 * 2**23: adding and subtracting it rounds to an integer
+	)
+	if x > 88.37626 || x < -87.33654 || x != x {
+		switch {
+		case x > 0:
+			return float32(math.Inf(1))
+		case x < 0:
+			return 0
+		}
+		return x // NaN
 	}
-	e := math.Exp(float64(x))
-	return float32(e / (1 + e))
+	k := x*log2e + magic
+	k -= magic
+	r := x - k*ln2hi - k*ln2lo
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	y := p*r*r + r + 1
+	return y * math.Float32frombits(uint32(int32(k)+127)<<23)
 }
 
 func (k sigmoidKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bool, mode Mode) ([]*Tensor, error) {

@@ -314,3 +314,18 @@ func TestActivationLarge(t *testing.T) {
 	assertClose(t, y, wantY, 1e-7)
 	assertClose(t, gr[0], wantG, 1e-7)
 }
+
+// TestExpf compares the float32 exponential with math.Exp over its range.
+func TestExpf(t *testing.T) {
+	var worst float64
+	for x := -87.3; x <= 88.3; x += 0.00731 {
+		got, want := float64(expf(float32(x))), math.Exp(float64(float32(x)))
+		worst = max(worst, math.Abs(got-want)/want)
+	}
+	if worst > 3e-7 {
+		t.Errorf("expf max relative error %.3g, want <= 3e-7 (2.5 ulp)", worst)
+	}
+	if expf(-1000) != 0 || !math.IsInf(float64(expf(1000)), 1) || expf(0) != 1 || !math.IsNaN(float64(expf(float32(math.NaN())))) {
+		t.Errorf("expf(-1000, 1000, 0, NaN) = %v, %v, %v, %v", expf(-1000), expf(1000), expf(0), expf(float32(math.NaN())))
+	}
+}

@@ -155,6 +155,10 @@ func (k *binaryKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bool
 	grad := func(op binOp, x *Tensor, shape []int) *Tensor {
 		t := s.TensorNoZero(g.Shape...)
 		applyBinary(newBcastPlan(g.Shape, g.Shape, x.Shape), op, t.Data, g.Data, x.Data)
+		if NumElements(shape) == len(t.Data) {
+			t.Shape = append([]int(nil), shape...) // not broadcast: nothing to sum
+			return t
+		}
 		return sumToShape(s, t, shape)
 	}
 	if need[0] {

@@ -102,30 +102,35 @@ func TestDecodeImageErrors(t *testing.T) {
 }
 
 func TestFancyUpsampleRow(t *testing.T) {
+	// Values are chosen so that every rounding bias matters: each weighted
+	// sum sits one below a multiple of 4 (or 16) with the other bias.
 	sum := make([]int, 8)
+	dst := make([]uint8, 6)
 	// 4:2:2: edges copy, inner samples 3/4 + 1/4 of the nearer neighbour
-	// with libjpeg's alternating rounding biases 1 and 2.
-	dst := make([]uint8, 7)
-	upsampleRow(dst, []uint8{100, 200, 0}, 3, 0, 0, 3, 2, 1, 0, sum)
-	if want := []uint8{100, (300 + 200 + 2) >> 2, (600 + 100 + 1) >> 2, (600 + 0 + 2) >> 2, 0 + 200>>2, 0, 0}; !bytes.Equal(dst[:6], want[:6]) {
-		t.Fatalf("4:2:2 row %v, want %v", dst[:6], want[:6])
+	// with libjpeg's alternating biases 1 and 2.
+	upsampleRow(dst, []uint8{102, 200, 2}, 3, 0, 0, 3, 2, 1, 0, sum)
+	// 102, (306+200+2)>>2, (600+102+1)>>2, (600+2+2)>>2, (6+200+1)>>2, 2
+	if want := []uint8{102, 127, 175, 151, 51, 2}; !bytes.Equal(dst, want) {
+		t.Fatalf("4:2:2 row %v, want %v", dst, want)
 	}
-	// 4:4:0: 3/4 this row + 1/4 the neighbour row, bias 1 (even) or 2 (odd).
-	plane := []uint8{10, 20, 110, 121} // 2x2, stride 2
-	upsampleRow(dst, plane, 2, 1, 0, 2, 1, 2, 0, sum)
-	if want := []uint8{(330 + 10 + 1) >> 2, (363 + 20 + 1) >> 2}; !bytes.Equal(dst[:2], want) {
-		t.Fatalf("4:4:0 even row %v, want %v", dst[:2], want)
+	// 4:4:0: 3/4 this row + 1/4 the neighbour row, bias 1 (even output row,
+	// neighbour above) or 2 (odd, neighbour below).
+	plane := []uint8{12, 13, 14, 110, 115, 120} // 3x2, stride 3
+	upsampleRow(dst, plane, 3, 1, 0, 3, 1, 2, 0, sum)
+	if want := []uint8{(330 + 12 + 1) >> 2, (345 + 13 + 1) >> 2, (360 + 14 + 1) >> 2}; !bytes.Equal(dst[:3], want) {
+		t.Fatalf("4:4:0 even row %v, want %v", dst[:3], want)
 	}
-	upsampleRow(dst, plane, 2, 0, 1, 2, 1, 2, 1, sum)
-	if want := []uint8{(30 + 110 + 2) >> 2, (60 + 121 + 2) >> 2}; !bytes.Equal(dst[:2], want) {
-		t.Fatalf("4:4:0 odd row %v, want %v", dst[:2], want)
+	upsampleRow(dst, plane, 3, 0, 1, 3, 1, 2, 1, sum)
+	if want := []uint8{(36 + 110 + 2) >> 2, (39 + 115 + 2) >> 2, (42 + 120 + 2) >> 2}; !bytes.Equal(dst[:3], want) {
+		t.Fatalf("4:4:0 odd row %v, want %v", dst[:3], want)
 	}
-	// 4:2:0: column sums 3*this + neighbour row, then 3/4 + 1/4 across with
-	// biases 8 and 7, edges (4*sum + 8 or 7) >> 4.
-	upsampleRow(dst, plane, 2, 1, 0, 2, 2, 2, 0, sum)
-	s0, s1 := 3*110+10, 3*121+20
-	if want := []uint8{uint8((4*s0 + 8) >> 4), uint8((3*s0 + s1 + 7) >> 4), uint8((3*s1 + s0 + 8) >> 4), uint8((4*s1 + 7) >> 4)}; !bytes.Equal(dst[:4], want) {
-		t.Fatalf("4:2:0 row %v, want %v", dst[:4], want)
+	// 4:2:0: column sums 3*this + neighbour (342, 358, 374), then 3/4 + 1/4
+	// across with biases 8 and 7; edges (4*sum + 8 or 7) >> 4.
+	upsampleRow(dst, plane, 3, 1, 0, 3, 2, 2, 0, sum)
+	// (1368+8)>>4, (1026+358+7)>>4, (1074+342+8)>>4, (1074+374+7)>>4,
+	// (1122+358+8)>>4, (1496+7)>>4
+	if want := []uint8{86, 86, 89, 90, 93, 93}; !bytes.Equal(dst, want) {
+		t.Fatalf("4:2:0 row %v, want %v", dst, want)
 	}
 	// A single chroma column.
 	upsampleRow(dst, []uint8{77}, 1, 0, 0, 1, 2, 1, 0, sum)

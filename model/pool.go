@@ -92,8 +92,8 @@ func (ax *poolAxis) window(o int) poolWin {
 	return poolWin{start, lo, hi}
 }
 
-// padded counts the taps of a window that lie in the explicitly padded input
-// [-pb, in+pe), for count_include_pad.
+// padded counts the taps of a window that lie in the padded input
+// [-pb, in+pe) (explicit or auto_pad SAME padding), for count_include_pad.
 func (ax *poolAxis) padded(w poolWin) int {
 	lo, hi := ax.taps(w.start, -ax.pb, ax.in+ax.pe)
 	return hi - lo
@@ -128,15 +128,16 @@ type poolGeom struct {
 	taps            int // kernel taps per output, for work estimates
 }
 
-// geom computes the output shape and geometry for input x following the
+// geom computes the output shape and geometry for input x (float32, or also
+// int64 when ints is set) following the
 // ONNX output-size rules: explicit pads with floor or ceil rounding (in ceil
 // mode a last window starting past the input and its leading padding is
 // dropped, as in PyTorch), or auto_pad VALID / SAME_UPPER / SAME_LOWER
 // (SAME_UPPER puts the odd padding at the end, SAME_LOWER at the start).
-func (a *poolAttrs) geom(n *nodeInfo, x *Tensor) (poolGeom, []int, error) {
+func (a *poolAttrs) geom(n *nodeInfo, x *Tensor, ints bool) (poolGeom, []int, error) {
 	r := len(a.kernel)
 	var g poolGeom
-	if x.DType != Float32 {
+	if x.DType != Float32 && !(ints && x.DType == Int64) {
 		return g, nil, n.errorf("input is %s; only float32 is supported", x.DType)
 	}
 	if x.Rank() != r+2 {
@@ -208,11 +209,11 @@ func (g *poolGeom) visit(fn func(o int, w0, w1, w2 poolWin)) {
 // argmax returns the in-plane offset of the first maximum of plane x over a
 // window, scanning taps in row-major order (ties go to the earliest tap, as
 // in PyTorch and onnxruntime), or -1 for a window entirely in the padding.
-func (g *poolGeom) argmax(x []float32, w0, w1, w2 poolWin) int {
+func poolArgmax[T float32 | int64](g *poolGeom, x []T, w0, w1, w2 poolWin) int {
 	in1, in2 := g.ax[1].in, g.ax[2].in
 	d0, d1, d2 := g.ax[0].d, g.ax[1].d, g.ax[2].d
 	at := -1
-	var best float32
+	var best T
 	for j0 := w0.lo; j0 < w0.hi; j0++ {
 		i0 := w0.start + j0*d0
 		for j1 := w1.lo; j1 < w1.hi; j1++ {
@@ -249,7 +250,7 @@ func (g *poolGeom) forTaps(w0, w1, w2 poolWin, fn func(i int)) {
 // maximum in the whole input, N and C included, with the spatial part in
 // row-major order (storage_order 0) or column-major order (1).
 // Backward routes each gradient to its window's first maximum (the switch),
-// in every Mode.
+// in every Mode. Int64 inputs (uint8/int8 models) are pooled forward only.
 type maxPool struct {
 	n        *nodeInfo
 	a        poolAttrs
@@ -274,36 +275,50 @@ func newMaxPool(n *nodeInfo) (kernel, error) {
 
 func (k *maxPool) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) {
 	x := in[0]
-	g, shape, err := k.a.geom(k.n, x)
+	g, shape, err := k.a.geom(k.n, x, true)
 	if err != nil {
 		return nil, err
 	}
-	y := s.TensorNoZero(shape...)
-	outs := []*Tensor{y}
+	var y *Tensor
 	var idx []int64
 	if k.indices {
 		// Scratch only holds float32 buffers, so Indices is a plain allocation.
-		idx = make([]int64, len(y.Data))
-		outs = append(outs, FromInts(idx, shape...))
+		idx = make([]int64, g.planes*g.outSize)
 	}
-	splitWork(g.planes, len(y.Data)*g.taps, func(lo, hi int) {
+	if x.DType == Int64 {
+		// Integer inputs (the loader widens uint8 and int8) are pooled exactly.
+		y = FromInts(make([]int64, g.planes*g.outSize), shape...)
+		maxPoolPlanes(k, &g, x.Ints, y.Ints, math.MinInt64, idx)
+	} else {
+		y = s.TensorNoZero(shape...)
+		maxPoolPlanes(k, &g, x.Data, y.Data, -math.MaxFloat32, idx) // empty windows as onnxruntime
+	}
+	if idx != nil {
+		return []*Tensor{y, FromInts(idx, shape...)}, nil
+	}
+	return []*Tensor{y}, nil
+}
+
+// maxPoolPlanes writes the window maxima of x to y (empty windows get fill)
+// and, when idx is not nil, their ONNX indices.
+func maxPoolPlanes[T float32 | int64](k *maxPool, g *poolGeom, x, y []T, fill T, idx []int64) {
+	splitWork(g.planes, len(y)*g.taps, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
-			xp := x.Data[p*g.inSize : (p+1)*g.inSize]
-			yp := y.Data[p*g.outSize : (p+1)*g.outSize]
+			xp := x[p*g.inSize : (p+1)*g.inSize]
+			yp := y[p*g.outSize : (p+1)*g.outSize]
 			g.visit(func(o int, w0, w1, w2 poolWin) {
-				at := g.argmax(xp, w0, w1, w2)
+				at := poolArgmax(g, xp, w0, w1, w2)
 				if at < 0 {
-					yp[o] = -math.MaxFloat32 // as onnxruntime
+					yp[o] = fill
 				} else {
 					yp[o] = xp[at]
 				}
 				if idx != nil {
-					idx[p*g.outSize+o] = k.flatIndex(&g, p, at)
+					idx[p*g.outSize+o] = k.flatIndex(g, p, at)
 				}
 			})
 		}
 	})
-	return outs, nil
 }
 
 // flatIndex converts an in-plane offset of plane p to ONNX's Indices value.
@@ -321,11 +336,11 @@ func (k *maxPool) flatIndex(g *poolGeom, p, at int) int64 {
 
 func (k *maxPool) backward(s *Scratch, in, out, gout []*Tensor, need []bool, mode Mode) ([]*Tensor, error) {
 	grads := make([]*Tensor, len(in))
-	if !need[0] {
+	if !need[0] || in[0].DType == Int64 { // integer inputs get no gradient
 		return grads, nil
 	}
 	x := in[0]
-	g, _, err := k.a.geom(k.n, x)
+	g, _, err := k.a.geom(k.n, x, false)
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +356,7 @@ func (k *maxPool) backward(s *Scratch, in, out, gout []*Tensor, need []bool, mod
 			gp := gx.Data[p*g.inSize : (p+1)*g.inSize]
 			gyp := gy[p*g.outSize : (p+1)*g.outSize]
 			g.visit(func(o int, w0, w1, w2 poolWin) {
-				if at := g.argmax(xp, w0, w1, w2); at >= 0 {
+				if at := poolArgmax(&g, xp, w0, w1, w2); at >= 0 {
 					gp[at] += gyp[o]
 				}
 			})
@@ -388,7 +403,7 @@ func (k *averagePool) scale(g *poolGeom, w0, w1, w2 poolWin) float32 {
 
 func (k *averagePool) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) {
 	x := in[0]
-	g, shape, err := k.a.geom(k.n, x)
+	g, shape, err := k.a.geom(k.n, x, false)
 	if err != nil {
 		return nil, err
 	}
@@ -413,7 +428,7 @@ func (k *averagePool) backward(s *Scratch, in, out, gout []*Tensor, need []bool,
 		return grads, nil
 	}
 	x := in[0]
-	g, _, err := k.a.geom(k.n, x)
+	g, _, err := k.a.geom(k.n, x, false)
 	if err != nil {
 		return nil, err
 	}

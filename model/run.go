@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Activations holds every layer's value from one forward pass. Its buffers
@@ -136,9 +137,25 @@ func runNode(s *Scratch, n *node, in []*Tensor) (outs []*Tensor, err error) {
 	}
 	outs, err = n.k.forward(s, in)
 	if err != nil {
-		return nil, fmt.Errorf("%s node %q: %w", n.op, n.name, err)
+		return nil, nodeError(n, "", err)
 	}
 	return outs, nil
+}
+
+// nodeError prefixes err with the node's op and name unless the kernel
+// already did.
+func nodeError(n *node, what string, err error) error {
+	prefix := fmt.Sprintf("%s node %q", n.op, n.name)
+	if strings.Contains(err.Error(), prefix) {
+		if what != "" {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return err
+	}
+	if what != "" {
+		return fmt.Errorf("%s of %s: %w", what, prefix, err)
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
 }
 
 // Backward propagates seed gradients (d target / d layer, keyed by layer
@@ -260,7 +277,7 @@ func backNode(s *Scratch, n *node, in, out, gout []*Tensor, need []bool, mode Mo
 	}()
 	gin, err = n.k.backward(s, in, out, gout, need, mode)
 	if err != nil {
-		return nil, fmt.Errorf("backward of %s node %q: %w", n.op, n.name, err)
+		return nil, nodeError(n, "backward", err)
 	}
 	for j := range gin {
 		if j < len(need) && need[j] && gin[j] != nil && !SameShape(gin[j].Shape, in[j].Shape) {

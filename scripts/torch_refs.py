@@ -12,9 +12,11 @@ python3-onnx, numpy); a `python3` earlier on PATH may lack torch:
     /usr/bin/python3 scripts/torch_refs.py --out DIR \\
         [--models squeezenet1_1,resnet18,mobilenet_v2,googlenet,alexnet] [--size 224]
 
-The committed fixture testdata/torch/squeezenet1_1 is made with --size 100
-(100 makes both later ceil_mode MaxPools produce a row and column that floor
-mode would drop); `make test` builds the other models at 224 into .cache/torch.
+The committed fixture testdata/torch/squeezenet1_1 is made with --size 68,
+which keeps the folder under 8 MB and makes the second and third ceil_mode
+MaxPools produce a row and column that floor mode would drop (16 -> 8, not 7;
+8 -> 4, not 3). `make testdata-torch` builds all five models at 224 into
+.cache/torch (about a minute on 2 cores).
 
 Per model, DIR/<name>/ holds:
 
