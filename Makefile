@@ -28,15 +28,18 @@ vet:
 	$(GO) vet ./...
 
 # PyTorch 1.13 (Debian) exports the reference networks once into .cache/torch.
-testdata-torch: setup-test
-	@if [ ! -f $(DEEPSCOPE_TORCH_REFS)/.done ]; then \
-	  echo "generating PyTorch references into $(DEEPSCOPE_TORCH_REFS) (once)"; \
-	  /usr/bin/python3 scripts/torch_refs.py --out $(DEEPSCOPE_TORCH_REFS) --models $(TORCH_MODELS) --size 224 && \
-	  touch $(DEEPSCOPE_TORCH_REFS)/.done; \
-	fi
+testdata-torch: setup-test $(DEEPSCOPE_TORCH_REFS)/.done
+
+$(DEEPSCOPE_TORCH_REFS)/.done: scripts/torch_refs.py
+	@echo "generating PyTorch references into $(DEEPSCOPE_TORCH_REFS) (about a minute, once)"
+	/usr/bin/python3 scripts/torch_refs.py --out $(DEEPSCOPE_TORCH_REFS) --models $(TORCH_MODELS) --size 224
+	@touch $@
 
 test: setup setup-test testdata-torch vet
 	$(GO) test -race -timeout 30m ./...
+	@# The 224x224 PyTorch networks are skipped under -race (slow, and no
+	@# concurrency in them); they run here without it.
+	$(GO) test -count=1 -run TestTorchReferences ./model/
 
 # Benchmarks print ratios against PyTorch measured in the same run.
 bench: setup-test testdata-torch

@@ -18,7 +18,7 @@ import (
 // testdata/torch/squeezenet1_1 (input 68x68) is committed and always runs.
 // The larger models at 224x224 live in .cache/torch, made by
 // `make testdata-torch`; $DEEPSCOPE_TORCH_REFS overrides that folder. They
-// are skipped under -race and -short (squeezenet runs always).
+// are skipped under -race and -short; the committed squeezenet always runs.
 
 // Tolerances: forward layers relative to the layer's largest |value|; input
 // gradients as relative L2 error (a ReLU or MaxPool decision that flips
@@ -76,15 +76,13 @@ func TestTorchReferences(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, "meta.json")); err != nil {
 				t.Skipf("no PyTorch reference in %s: run `make testdata-torch` (needs python3-torch, python3-torchvision, python3-onnx) or set DEEPSCOPE_TORCH_REFS", dir)
 			}
-			if name != "squeezenet1_1" {
-				if testing.Short() {
-					t.Skip("224x224 model skipped in -short mode")
-				}
-				// The race detector adds nothing here that the squeezenet
-				// runs do not cover, but makes each model take ~10 s.
-				if raceEnabled() && os.Getenv("DEEPSCOPE_TORCH_RACE") == "" {
-					t.Skip("224x224 model skipped under -race: run `go test -run TestTorchReferences ./model/` without -race, or set DEEPSCOPE_TORCH_RACE=1")
-				}
+			if testing.Short() {
+				t.Skip("224x224 model skipped in -short mode")
+			}
+			// The race detector adds nothing here that the committed
+			// squeezenet does not cover, but makes each model take ~10 s.
+			if raceEnabled() && os.Getenv("DEEPSCOPE_TORCH_RACE") == "" {
+				t.Skip("224x224 model skipped under -race: run `go test -run TestTorchReferences ./model/` without -race, or set DEEPSCOPE_TORCH_RACE=1")
 			}
 			checkTorchRef(t, dir)
 		})

@@ -10,7 +10,8 @@ import (
 // CAM is the class activation map (Zhou, Khosla, Lapedriza, Oliva &
 // Torralba 2016, "Learning Deep Features for Discriminative Localization")
 // of a network whose target layer is an affine function (Gemm, MatMul or
-// 1x1 Conv with constant weights, bias additions, reshapes) of the global
+// 1x1 Conv with constant weights, bias additions, constant scaling,
+// reshapes) of the global
 // average pooling of a layer A:
 //
 //	map = Σ_k w_k A_k   (h x w, not rectified; the bias is left out)
@@ -59,8 +60,8 @@ func (CAM) Compute(ctx context.Context, r *Request) (*Map, error) {
 }
 
 // CAMLayer finds, below the target layer, the global average pooling that
-// CAM needs: it walks down through an affine head (Gemm, MatMul, Conv and
-// Add/Sub whose other operands are constants, BatchNormalization and
+// CAM needs: it walks down through an affine head (Gemm, MatMul, Conv,
+// Add, Sub and Mul whose other operands are constants, BatchNormalization and
 // reshaping ops) and returns the pooling's input (the CAM layer) and
 // output. It fails for any other head.
 func CAMLayer(m *model.Model, target string) (layer, pooled string, err error) {
@@ -79,7 +80,7 @@ func CAMLayer(m *model.Model, target string) (layer, pooled string, err error) {
 		case "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "BatchNormalization":
 			name = inputs[0]
 			continue
-		case "Gemm", "MatMul", "Conv", "Add", "Sub":
+		case "Gemm", "MatMul", "Conv", "Add", "Sub", "Mul":
 			if next, ok := affineInput(m, inputs); ok {
 				name = next
 				continue
@@ -114,6 +115,6 @@ func isConstant(m *model.Model, name string) bool {
 			return false
 		}
 	}
-	_, computed, _ := m.Producer(name)
+	_, _, computed := m.Producer(name)
 	return !computed
 }

@@ -165,8 +165,14 @@ func (r *Request) inputMap(method, mode string, g *model.Tensor, score float64) 
 func (r *Request) heatMap(method, layer string, data []float32, h, w int, score float64) *Map {
 	H, W := r.Input.Shape[2], r.Input.Shape[3]
 	sy, sx := float64(H)/float64(h), float64(W)/float64(w)
-	return &Map{Method: method, Kind: HeatMap, Data: model.FromData(data, h, w), Height: H, Width: W,
+	m := &Map{Method: method, Kind: HeatMap, Height: H, Width: W,
 		Origin: [2]float64{(sy - 1) / 2, (sx - 1) / 2}, Step: [2]float64{sy, sx}, Layer: layer, Score: score}
+	if data == nil {
+		m.Data = &model.Tensor{Shape: []int{h, w}} // geometry only
+	} else {
+		m.Data = model.FromData(data, h, w)
+	}
+	return m
 }
 
 // pass is one forward pass with the target's scores and, when mode is not

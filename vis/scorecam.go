@@ -1,0 +1,101 @@
+package vis
+
+import (
+	"context"
+	"slices"
+)
+
+// ScoreCAM is Score-CAM (Wang, Wang, Du, Yang, Zhang, Ding, Mardziel & Hu
+// 2020, "Score-CAM: Score-Weighted Visual Explanations for Convolutional
+// Neural Networks") at layer A = CamLayer, of K channels over h x w: each
+// channel, upsampled to the input and scaled to [0, 1], masks the input,
+// and the channel's weight is the target's increase over the baseline
+// input 0 (the zero of the network's input space):
+//
+//	M_k   = (Up(A_k) - min Up(A_k)) / (max Up(A_k) - min Up(A_k))   (skipped, α_k = 0, when constant)
+//	α_k   = S(x ⊙ M_k) - S(0)
+//	map   = ReLU(Σ_k α_k A_k)   (h x w)
+//
+// with Up the bilinear upsampling of Map.Upsample (PyTorch's
+// align_corners=False) and M_k applied to every input channel. That is
+// K + 2 forward passes; the masked copies are batched when the model takes
+// a batch.
+type ScoreCAM struct{}
+
+func init() { register(ScoreCAM{}) }
+
+// Name returns "scorecam".
+func (ScoreCAM) Name() string { return "scorecam" }
+
+// Compute returns the Score-CAM map at the request's CAM layer.
+func (ScoreCAM) Compute(ctx context.Context, r *Request) (*Map, error) {
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	layer, err := r.camLayer()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p, err := r.forward(r.Input)
+	if err != nil {
+		return nil, err
+	}
+	c, err := camOf(p, layer, nil)
+	p.acts.Release()
+	if err != nil {
+		return nil, err
+	}
+	zero := r.Input.Clone()
+	clear(zero.Data)
+	base, err := r.forward(zero)
+	if err != nil {
+		return nil, err
+	}
+	base.acts.Release()
+
+	// Channels constant over the layer give constant masks: α_k = 0
+	// without a pass. (Should an upsampled mask still come out constant,
+	// it is taken as 0, which gives S(0) - S(0) = 0 all the same.)
+	hw := c.h * c.w
+	var used []int
+	for k := range c.k {
+		plane := c.a[k*hw : (k+1)*hw]
+		if slices.Max(plane) > slices.Min(plane) {
+			used = append(used, k)
+		}
+	}
+	grid := r.heatMap("", layer, nil, c.h, c.w, 0)
+	H, W := r.Input.Shape[2], r.Input.Shape[3]
+	mask := make([]float32, H*W)
+	alpha := make([]float64, c.k)
+	x := r.Input.Data
+	err = r.batches(ctx, len(used), false, 0, nil,
+		func(i int, dst []float32) {
+			k := used[i]
+			grid.upsampleInto(mask, c.a[k*hw:(k+1)*hw])
+			lo, hi := slices.Min(mask), slices.Max(mask)
+			for j := range mask {
+				if hi > lo {
+					mask[j] = (mask[j] - lo) / (hi - lo)
+				} else {
+					mask[j] = 0
+				}
+			}
+			for j, v := range x {
+				dst[j] = v * mask[j%len(mask)]
+			}
+		},
+		func(first int, p *pass) error {
+			for j, s := range p.scores {
+				alpha[used[first+j]] = s - base.scores[0]
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return r.heatMap("scorecam", layer, weightedSum(c.a, alpha, hw, true), c.h, c.w, c.score), nil
+}
