@@ -37,9 +37,9 @@ $(DEEPSCOPE_TORCH_REFS)/.done: scripts/torch_refs.py
 
 test: setup setup-test testdata-torch vet
 	$(GO) test -race -timeout 30m ./...
-	@# The 224x224 PyTorch networks are skipped under -race (slow, and no
+	@# The 224x224 PyTorch networks and all real-model photos are skipped under -race (slow, and no
 	@# concurrency in them); they run here without it.
-	$(GO) test -count=1 -run TestTorchReferences ./model/
+	$(GO) test -count=1 -run "TestTorchReferences|TestRealModels" ./model/
 
 # Benchmarks print ratios against PyTorch measured in the same run.
 bench: setup-test testdata-torch

@@ -11,9 +11,9 @@ import (
 // any file or device: a scrolling colour gradient with a checkered square
 // and a white disc moving across it. Frame n is the same on every run.
 type Pattern struct {
-	info Info
-	pace *pacer
-	n    int          // the frame Next draws
+	info   Info
+	pace   *pacer
+	n      int          // the frame Next draws
 	seekTo atomic.Int64 // 1 + the frame to draw next, 0 for none (Goto)
 }
 

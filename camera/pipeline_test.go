@@ -161,7 +161,7 @@ func pixels(img *image.RGBA) []byte {
 }
 
 func TestPipelineComputesEveryLayer(t *testing.T) {
-	src := &testSource{Source: NewPattern(Options{})}
+	src := &testSource{Source: NewPattern(Options{Size: image.Pt(64, 48)})}
 	p, m, sc, stop := start(t, Config{Source: src})
 	waitFor(t, "20 frames", frames(p, 20))
 	s := p.Snapshot()
@@ -196,7 +196,7 @@ func TestPipelineComputesEveryLayer(t *testing.T) {
 
 // A snapshot a slow UI holds stays intact while the pipeline goes on.
 func TestPipelineSnapshotLifetime(t *testing.T) {
-	p, _, _, _ := start(t, Config{Source: NewPattern(Options{})})
+	p, _, _, _ := start(t, Config{Source: NewPattern(Options{Size: image.Pt(64, 48)})})
 	waitFor(t, "a frame", frames(p, 1))
 	held := p.Snapshot()
 	copies := map[string][]float32{}
@@ -238,7 +238,7 @@ func TestPipelineSnapshotLifetime(t *testing.T) {
 // A source that fails now and then does not stop the stream.
 func TestPipelineIntermittentSource(t *testing.T) {
 	var lg logger
-	src := &testSource{Source: NewPattern(Options{}), failEvery: 3}
+	src := &testSource{Source: NewPattern(Options{Size: image.Pt(64, 48)}), failEvery: 3}
 	p, _, _, stop := start(t, Config{Source: src, Log: lg.log, Fallback: func() (Source, error) {
 		return nil, errors.New("the fallback must not be used")
 	}})

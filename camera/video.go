@@ -16,12 +16,12 @@ import (
 // codec Debian's FFmpeg reads), looping at the end. In real time it plays
 // at the file's own frame rate; otherwise as fast as it is read.
 type Video struct {
-	path  string
-	c     *capture
-	info  Info
-	pace  *pacer
-	first *Frame       // the frame read by OpenVideo, not yet returned
-	pos   int          // index of the frame the next read returns
+	path   string
+	c      *capture
+	info   Info
+	pace   *pacer
+	first  *Frame       // the frame read by OpenVideo, not yet returned
+	pos    int          // index of the frame the next read returns
 	seekTo atomic.Int64 // 1 + the frame to seek to before the next read, 0 for none (Goto)
 }
 

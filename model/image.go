@@ -24,7 +24,9 @@ const (
 // DecodeImage reads a PNG, JPEG, GIF (first frame), BMP, WebP or TIFF
 // file. Errors name the file; empty files, unknown formats and images whose
 // header claims more than MaxImageSide pixels on a side or MaxImagePixels in
-// all are refused before any pixel is decoded.
+// all are refused before any pixel is decoded. JPEGs are converted to
+// *image.RGBA the way libjpeg does (see ycbcrToRGBA), so that network inputs
+// match those of PIL/OpenCV pipelines to within a few levels.
 func DecodeImage(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {

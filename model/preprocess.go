@@ -11,9 +11,9 @@ import (
 // Image preprocessing: resize and crop per the sidecar's mode with a
 // bilinear filter (antialiased when shrinking, like PIL's), convert the
 // colours and normalise to a 1 x C x H x W float32 tensor. The resized image
-// is kept at 16 bits per channel: truncating it to 8 bits, as x/image/draw
-// does for *image.RGBA, darkens it by half a level on average, enough to
-// swap close top-2 predictions relative to PIL-based pipelines. Preprocessing is
+// keeps 16 bits per channel: truncating it to 8 bits, as x/image/draw does
+// for *image.RGBA, darkens it by half a level on average, enough to swap
+// close top-2 predictions relative to PIL-based pipelines. Preprocessing is
 // safe for concurrent use and, for a stream of same-sized frames with a
 // reused destination tensor, does not allocate.
 
@@ -46,6 +46,8 @@ func (s *Sidecar) geometry(iw, ih int) (rw, rh, x0, y0 int) {
 }
 
 // Preprocess returns the network input for img: a new 1 x C x H x W tensor.
+// Transparent pixels count as black (alpha is premultiplied); an empty image
+// gives the value of black everywhere.
 func (s *Sidecar) Preprocess(img image.Image) *Tensor {
 	return s.PreprocessInto(nil, img)
 }
@@ -61,7 +63,7 @@ func (s *Sidecar) PreprocessInto(dst *Tensor, img image.Image) *Tensor {
 	}
 	buf, x0, y0 := s.resized(img)
 	s.normalize(dst.Data, buf, x0, y0)
-	putRGBA(buf)
+	putRGBA64(buf)
 	return dst
 }
 
@@ -71,7 +73,7 @@ func (s *Sidecar) PreprocessInto(dst *Tensor, img image.Image) *Tensor {
 func (s *Sidecar) PreprocessedImage(img image.Image) image.Image {
 	w, h := s.Input.Width, s.Input.Height
 	buf, x0, y0 := s.resized(img)
-	defer putRGBA(buf)
+	defer putRGBA64(buf)
 	if s.Channels() == 1 {
 		g := image.NewGray(image.Rect(0, 0, w, h))
 		if buf == nil {
@@ -111,7 +113,7 @@ func luma(p []uint8) float64 {
 }
 
 // resized returns img resized to the geometry's rw x rh (from a pool: hand
-// it back with putRGBA) and the crop offset in it. It returns nil for an
+// it back with putRGBA64) and the crop offset in it. It returns nil for an
 // empty image.
 func (s *Sidecar) resized(img image.Image) (*image.RGBA64, int, int) {
 	b := img.Bounds()
@@ -130,11 +132,11 @@ func (s *Sidecar) resized(img image.Image) (*image.RGBA64, int, int) {
 			sr.Max = sr.Min.Add(image.Pt(1, 1))
 		}
 		sr = sr.Intersect(b)
-		buf := getRGBA(w, h)
+		buf := getRGBA64(w, h)
 		scaler(w, h, sr.Dx(), sr.Dy()).Scale(buf, buf.Rect, img, sr, draw.Src, nil)
 		return buf, 0, 0
 	}
-	buf := getRGBA(rw, rh)
+	buf := getRGBA64(rw, rh)
 	if rw == b.Dx() && rh == b.Dy() {
 		draw.Draw(buf, buf.Rect, img, b.Min, draw.Src)
 	} else {
@@ -237,11 +239,11 @@ func (s *Sidecar) ToImage(t *Tensor) image.Image {
 	return out
 }
 
-// rgbaPool recycles the resize buffers.
-var rgbaPool sync.Pool // *image.RGBA64
+// rgba64Pool recycles the resize buffers.
+var rgba64Pool sync.Pool // *image.RGBA64
 
-func getRGBA(w, h int) *image.RGBA64 {
-	if m, ok := rgbaPool.Get().(*image.RGBA64); ok && cap(m.Pix) >= 8*w*h {
+func getRGBA64(w, h int) *image.RGBA64 {
+	if m, ok := rgba64Pool.Get().(*image.RGBA64); ok && cap(m.Pix) >= 8*w*h {
 		m.Pix = m.Pix[:8*w*h]
 		m.Stride = 8 * w
 		m.Rect = image.Rect(0, 0, w, h)
@@ -250,9 +252,9 @@ func getRGBA(w, h int) *image.RGBA64 {
 	return image.NewRGBA64(image.Rect(0, 0, w, h))
 }
 
-func putRGBA(m *image.RGBA64) {
+func putRGBA64(m *image.RGBA64) {
 	if m != nil {
-		rgbaPool.Put(m)
+		rgba64Pool.Put(m)
 	}
 }
 

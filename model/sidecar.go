@@ -51,8 +51,10 @@ const MaxInputSide = 4096
 // "labels" is either a file name relative to the sidecar's directory or an
 // inline array of class names. The network input is
 // (pixel/Scale - Mean[c]) / Std[c] for channel c in Color order, pixel in
-// 0..255. Fields are exported so that command-line flags can override them;
-// call Validate after changing them.
+// 0..255. Absent fields keep DefaultSidecar's values; unknown fields are
+// errors (a typo must not silently fall back to a default). Fields are
+// exported so that command-line flags can override them; call Validate
+// after changing them.
 type Sidecar struct {
 	Name  string    `json:"name"`
 	Input InputSpec `json:"input"`

@@ -99,7 +99,8 @@ func (r *Request) camGradients(ctx context.Context) (*camGrads, error) {
 	return camOf(p, layer, p.grads[layer])
 }
 
-// camOf extracts the CAM layer's activation from a pass, with gradient g.
+// camOf extracts the CAM layer's activation from a pass, with gradient g
+// (nil: none).
 func camOf(p *pass, layer string, g *model.Tensor) (*camGrads, error) {
 	a, err := p.acts.Get(layer)
 	if err != nil {
@@ -108,8 +109,11 @@ func camOf(p *pass, layer string, g *model.Tensor) (*camGrads, error) {
 	if a.Rank() != 4 || a.Shape[0] != 1 || a.DType != model.Float32 {
 		return nil, fmt.Errorf("CAM layer %s is %v; want 1xKxHxW float32", layer, a)
 	}
-	return &camGrads{layer: layer, k: a.Shape[1], h: a.Shape[2], w: a.Shape[3],
-		a: slices.Clone(a.Data), g: g.Data, score: p.scores[0]}, nil
+	c := &camGrads{layer: layer, k: a.Shape[1], h: a.Shape[2], w: a.Shape[3], a: slices.Clone(a.Data), score: p.scores[0]}
+	if g != nil {
+		c.g = g.Data
+	}
+	return c, nil
 }
 
 // DefaultCamLayer returns the CAM layer used when none is given: the last
