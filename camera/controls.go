@@ -103,7 +103,7 @@ func (p *Pipeline) Settings() Settings {
 // its activations, until Unfreeze or Step.
 func (p *Pipeline) Freeze() {
 	p.ctl.update(func(s *Settings, thaw *int) { s.Frozen, *thaw = true, 0 })
-	p.frames.TryTake() // a frame read before the freeze must not replace the picture
+	p.discardFrame() // a frame read before the freeze must not replace the picture
 }
 
 // Unfreeze resumes the stream.
@@ -133,6 +133,7 @@ func (p *Pipeline) Step(n int) {
 		pos = p.snap.Frame.Pos
 	}
 	p.mu.Unlock()
+	p.discardFrame() // show the stepped frame, not one read before
 	if st, ok := src.(Stepper); ok {
 		st.Goto(pos + n)
 	}
@@ -141,7 +142,6 @@ func (p *Pipeline) Step(n int) {
 			*thaw = 1
 		}
 	})
-	p.frames.TryTake() // show the stepped frame, not one read before
 }
 
 // SwitchSource makes src the pipeline's source; the pipeline closes the

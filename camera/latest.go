@@ -28,16 +28,19 @@ func NewLatest[T any]() *Latest[T] {
 	return l
 }
 
-// Put stores v, dropping the value that was waiting, if any.
-func (l *Latest[T]) Put(v T) {
+// Put stores v, dropping the value that was waiting, if any, and returns
+// that value (for recycling its buffers).
+func (l *Latest[T]) Put(v T) (old T, dropped bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.puts++
-	if l.full {
+	old, dropped = l.v, l.full
+	if dropped {
 		l.dropped++
 	}
 	l.v, l.full = v, true
 	l.signal()
+	return old, dropped
 }
 
 // signal sets the tokens to the slot's state; l.mu is held.

@@ -14,7 +14,10 @@ func TestLatestKeepsNewest(t *testing.T) {
 		t.Fatal("a new mailbox has a value")
 	}
 	for i := 1; i <= 5; i++ {
-		l.Put(i)
+		old, dropped := l.Put(i)
+		if dropped != (i > 1) || (dropped && old != i-1) {
+			t.Fatalf("Put(%d) dropped %d, %v", i, old, dropped)
+		}
 	}
 	if v, ok := l.TryTake(); !ok || v != 5 {
 		t.Fatalf("took %d, %v; want the newest, 5", v, ok)

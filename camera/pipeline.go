@@ -34,25 +34,22 @@ type Config struct {
 	Log func(msg string)
 }
 
-// StageTimes are the times of the pipeline's stages for one frame.
+// StageTimes are the times of the pipeline's stages for one frame. Source
+// and Preprocess run on the reader goroutine, overlapping the network's
+// work on the previous frame; the other stages on the processing
+// goroutine.
 type StageTimes struct {
-	// Source is the time the source took to deliver the frame (decoding
-	// it, or waiting for a paced source), on the reader goroutine, in
-	// parallel with the stages below.
+	// Source is the time the source took to deliver the frame: decoding
+	// it, or waiting for a paced source's next frame.
 	Source time.Duration
-	// Wait is the time the processing goroutine waited for the frame.
-	Wait time.Duration
 	// Preprocess is crop, mirror, resize and normalisation.
 	Preprocess time.Duration
+	// Wait is the time the processing goroutine waited for the frame.
+	Wait time.Duration
 	// Forward is the forward pass through every layer.
 	Forward time.Duration
 	// Publish is handing the snapshot over.
 	Publish time.Duration
-}
-
-// Total is the time the processing goroutine spent on the frame.
-func (t StageTimes) Total() time.Duration {
-	return t.Wait + t.Preprocess + t.Forward + t.Publish
 }
 
 // Stats describe a pipeline's work since Run began.
@@ -80,11 +77,12 @@ type Stats struct {
 }
 
 // Pipeline runs source -> preprocess -> forward (every layer) -> snapshot
-// on its own goroutines: a reader that takes frames from the source into a
-// latest-frame mailbox (a slow network drops stale frames instead of
-// queueing them), and a processor that turns the newest frame into a
-// Snapshot. The model is only read: background jobs may use it (and the
-// snapshots' activations) concurrently.
+// on its own goroutines: a reader that takes frames from the source,
+// preprocesses them and leaves them in a latest-frame mailbox (a slow
+// network drops stale frames instead of queueing them), and a processor
+// that runs the network on the newest one and publishes a Snapshot; the
+// two overlap. The model is only read: background jobs may use it (and
+// the snapshots' activations) concurrently.
 type Pipeline struct {
 	m       *model.Model
 	crop    *model.Sidecar // preprocessing for Crop
@@ -109,11 +107,20 @@ type Pipeline struct {
 	frozenDrops  uint64
 }
 
-// frameIn is a frame in the mailbox, with where and how fast it was read.
+// frameIn is a frame in the mailbox: as read, and preprocessed per set.
 type frameIn struct {
-	Frame
+	raw    Frame
 	source Info
-	read   time.Duration
+	read   time.Duration // in the source's Next
+	prepared
+}
+
+// prepared is a frame ready for the network.
+type prepared struct {
+	view Frame         // the picture the network sees, before resizing
+	x    *model.Tensor // the network input
+	set  Settings      // the settings view and x follow
+	prep time.Duration // preprocessing time
 }
 
 // New returns a pipeline feeding frames to m, preprocessed per sc (which
@@ -195,7 +202,7 @@ func (p *Pipeline) Stats() Stats {
 	_, dropped := p.frames.Counts()
 	s.Dropped = dropped + p.frozenDrops
 	if n := time.Duration(s.Frames); n > 0 {
-		s.Mean = StageTimes{p.sum.Source / n, p.sum.Wait / n, p.sum.Preprocess / n, p.sum.Forward / n, p.sum.Publish / n}
+		s.Mean = StageTimes{Source: p.sum.Source / n, Preprocess: p.sum.Preprocess / n, Wait: p.sum.Wait / n, Forward: p.sum.Forward / n, Publish: p.sum.Publish / n}
 	}
 	if p.interval > 0 {
 		s.FPS = 1 / p.interval
@@ -257,7 +264,7 @@ func (p *Pipeline) read(ctx context.Context) {
 			src.Close()
 			src, failures, fellBack = next, 0, false
 			sctx, cancel = p.useSource(ctx, src)
-			p.frames.TryTake() // the old source's frame
+			p.discardFrame() // the old source's
 		}
 		info := src.Info()
 		if !info.Live {
@@ -277,11 +284,17 @@ func (p *Pipeline) read(ctx context.Context) {
 			continue // switched or done: the frame, if any, is stale
 		}
 		if err != nil {
-			p.sourceError(err)
-			if errors.Is(err, ErrSkipped) {
+			skipped := errors.Is(err, ErrSkipped)
+			if !skipped {
+				failures++
+			}
+			// Each skipped file is news; a source failing over and over
+			// is reported at first, when it counts as failed, then once
+			// a minute or so.
+			p.sourceError(err, skipped || failures == 1 || failures == p.cfg.MaxErrors || failures%60 == 0)
+			if skipped {
 				continue
 			}
-			failures++
 			if failures >= p.cfg.MaxErrors && !fellBack && p.cfg.Fallback != nil {
 				fb, ferr := p.cfg.Fallback()
 				if ferr != nil {
@@ -311,7 +324,47 @@ func (p *Pipeline) read(ctx context.Context) {
 			p.mu.Unlock()
 			continue
 		}
-		p.frames.Put(frameIn{Frame: f, source: info, read: read})
+		set, _ := p.ctl.get()
+		in := frameIn{raw: f, source: info, read: read, prepared: p.prepare(f, set)}
+		if old, dropped := p.frames.Put(in); dropped {
+			p.putInput(old.x)
+		}
+	}
+}
+
+// prepare crops, mirrors and preprocesses a frame per set.
+func (p *Pipeline) prepare(f Frame, set Settings) prepared {
+	t0 := time.Now()
+	sc := p.crop
+	if set.Fit == Stretch {
+		sc = p.stretch
+	}
+	view := f
+	view.Image = set.view(f.Image, sc.Input.Width, sc.Input.Height)
+	var x *model.Tensor
+	select {
+	case x = <-p.inputs:
+	default:
+	}
+	x = sc.PreprocessInto(x, view.Image)
+	return prepared{view: view, x: x, set: set, prep: time.Since(t0)}
+}
+
+// discardFrame empties the mailbox.
+func (p *Pipeline) discardFrame() {
+	if f, ok := p.frames.TryTake(); ok {
+		p.putInput(f.x)
+	}
+}
+
+// putInput keeps an input tensor for reuse.
+func (p *Pipeline) putInput(x *model.Tensor) {
+	if x == nil {
+		return
+	}
+	select {
+	case p.inputs <- x:
+	default:
 	}
 }
 
@@ -357,29 +410,32 @@ func (p *Pipeline) waitThawed(ctx context.Context) error {
 	}
 }
 
-func (p *Pipeline) sourceError(err error) {
+func (p *Pipeline) sourceError(err error, report bool) {
 	p.mu.Lock()
 	p.stats.Errors++
 	p.stats.LastError = err.Error()
 	p.mu.Unlock()
-	p.log("%v", err)
+	if report {
+		p.log("%v", err)
+	}
 }
 
-// process is the processing loop: it takes the newest frame, or processes
-// the last one again when the crop or mirror setting changes.
+// sameInput reports whether two settings give the same network input.
+func sameInput(a, b Settings) bool { return a.Fit == b.Fit && a.Mirror == b.Mirror }
+
+// process is the processing loop: it runs the network on the newest
+// frame, or on the last one again when the crop or mirror setting changes.
 func (p *Pipeline) process(ctx context.Context) error {
 	var (
 		last    frameIn
 		have    bool
-		done    Settings // settings the last frame was processed with
 		pace    = newPacer(p.cfg.MaxFPS)
 		waiting time.Time
 	)
 	for {
 		set, changed := p.ctl.get()
-		again := have && (set.Fit != done.Fit || set.Mirror != done.Mirror)
-		var wait time.Duration
-		if !again {
+		in := last
+		if !have || sameInput(set, last.set) {
 			if waiting.IsZero() {
 				waiting = time.Now()
 			}
@@ -393,54 +449,50 @@ func (p *Pipeline) process(ctx context.Context) error {
 				if !ok {
 					continue
 				}
-				last, have = f, true
-				wait = time.Since(waiting)
+				in = f
 			}
+		} else {
+			in.read, in.x = 0, nil // the same frame again
 		}
-		waiting = time.Time{}
-		set, _ = p.ctl.get()
-		if err := p.processFrame(last, set, wait); err != nil {
+		wait := time.Duration(0)
+		if !waiting.IsZero() {
+			wait = time.Since(waiting)
+			waiting = time.Time{}
+		}
+		if set, _ = p.ctl.get(); in.x == nil || !sameInput(set, in.set) {
+			p.putInput(in.x)
+			in.prepared = p.prepare(in.raw, set)
+		}
+		if err := p.processFrame(in, set, wait); err != nil {
 			return err
 		}
-		done = set
+		last, have = in, true
 		if err := pace.wait(ctx); err != nil {
 			return nil
 		}
 	}
 }
 
-// processFrame preprocesses f, runs the network and publishes the
-// snapshot.
+// processFrame runs the network on a frame prepared for settings like set
+// and publishes the snapshot.
 func (p *Pipeline) processFrame(f frameIn, set Settings, wait time.Duration) error {
-	t0 := time.Now()
-	sc := p.crop
-	if set.Fit == Stretch {
-		sc = p.stretch
-	}
-	frame := f.Frame
-	frame.Image = set.view(f.Image, sc.Input.Width, sc.Input.Height)
-	var x *model.Tensor
-	select {
-	case x = <-p.inputs:
-	default:
-	}
-	x = sc.PreprocessInto(x, frame.Image)
 	t1 := time.Now()
-	acts, err := p.m.Run(x)
+	acts, err := p.m.Run(f.x)
 	if err != nil {
+		p.putInput(f.x)
 		return fmt.Errorf("forward pass on a frame of %s: %w", f.source.Name, err)
 	}
 	t2 := time.Now()
 	s := &Snapshot{
-		Frame:    frame,
+		Frame:    f.view,
 		Source:   f.source,
 		Settings: set,
-		Input:    x,
+		Input:    f.x,
 		acts:     acts,
 		release:  p.recycle,
 	}
 	s.refs.Store(1)
-	s.Times = StageTimes{Source: f.read, Wait: wait, Preprocess: t1.Sub(t0), Forward: t2.Sub(t1)}
+	s.Times = StageTimes{Source: f.read, Preprocess: f.prep, Wait: wait, Forward: t2.Sub(t1)}
 
 	p.mu.Lock()
 	old := p.snap
@@ -476,9 +528,6 @@ func (p *Pipeline) processFrame(f frameIn, set Settings, wait time.Duration) err
 
 // recycle takes back the input tensor of a released snapshot.
 func (p *Pipeline) recycle(s *Snapshot) {
-	select {
-	case p.inputs <- s.Input:
-	default:
-	}
+	p.putInput(s.Input)
 	s.Input = nil
 }

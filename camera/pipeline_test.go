@@ -450,3 +450,41 @@ func TestPipelineTinyDarknet(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkPipelineVideo measures the live path on the shared video and
+// tiny_darknet: one op is one frame through every layer.
+func BenchmarkPipelineVideo(b *testing.B) {
+	path := sharedFile(b, "models/tiny_darknet.onnx")
+	m, err := model.Load(path, model.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc, err := model.LoadSidecar(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := OpenVideo(sharedFile(b, "video/bottle-detection.mp4"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := New(m, sc, Config{Source: src})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	b.ResetTimer()
+	go func() { done <- p.Run(ctx) }()
+	for p.Stats().Frames < uint64(b.N) {
+		<-p.Updated()
+	}
+	b.StopTimer()
+	st := p.Stats()
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(st.Mean.Preprocess.Seconds()*1000, "preprocess-ms")
+	b.ReportMetric(st.Mean.Forward.Seconds()*1000, "forward-ms")
+	b.ReportMetric(st.Mean.Source.Seconds()*1000, "source-ms")
+}

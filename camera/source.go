@@ -44,7 +44,9 @@ type Frame struct {
 type Info struct {
 	Name string // for people: "webcam 0", "bottle-detection.mp4", "photos/"
 	Kind Kind
-	// FPS is the nominal frame rate, 0 when there is none (images).
+	// FPS is the frame rate: a camera's or a video file's own, the pace
+	// of the pattern or of a slideshow; 0 for images not played in real
+	// time.
 	FPS float64
 	// Size is the frame size; zero when it varies (a folder).
 	Size image.Point
@@ -60,6 +62,8 @@ type Info struct {
 	Live bool
 }
 
+// String describes the source in one line: "clip.mp4 (video, 640x360,
+// 29.83 fps, 1189 frames)".
 func (i Info) String() string {
 	s := fmt.Sprintf("%s (%s", i.Name, i.Kind)
 	if i.Size != (image.Point{}) {
@@ -68,7 +72,7 @@ func (i Info) String() string {
 	if i.FPS > 0 {
 		s += fmt.Sprintf(", %.4g fps", i.FPS)
 	}
-	if i.Frames > 0 {
+	if i.Frames > 1 {
 		unit := "frames"
 		if i.Kind == KindFolder {
 			unit = "images"

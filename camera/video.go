@@ -64,7 +64,7 @@ func OpenVideo(path string, opt Options) (*Video, error) {
 		}
 		return nil, fmt.Errorf("video %s: %w", path, err)
 	}
-	v.first = &Frame{Image: img, Pos: 0, Name: name}
+	v.first = &Frame{Image: img, Pos: 0, Name: path}
 	v.info.Size = img.Rect.Size()
 	v.pos = 1
 	return v, nil
@@ -154,7 +154,7 @@ func (v *Video) Next(ctx context.Context) (Frame, error) {
 			return Frame{}, fmt.Errorf("video %s: %w", v.info.Name, err)
 		}
 	}
-	f := Frame{Image: img, Pos: v.pos, Name: v.info.Name}
+	f := Frame{Image: img, Pos: v.pos, Name: v.path}
 	v.pos++
 	return f, nil
 }

@@ -153,3 +153,30 @@ func TestSharedVideo(t *testing.T) {
 		}
 	}
 }
+
+// The pipeline plays a damaged video on, reporting the damage.
+func TestPipelineBrokenVideo(t *testing.T) {
+	dir := t.TempDir()
+	full := filepath.Join(dir, "full.avi")
+	writeVideo(t, full, 30, 64, 48, 10)
+	data, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.avi")
+	os.WriteFile(cut, data[:len(data)/2], 0o644)
+	v, err := OpenVideo(cut, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lg logger
+	p, _, _, stop := start(t, Config{Source: v, Log: lg.log})
+	waitFor(t, "40 frames", frames(p, 40))
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stats()
+	if st.Errors < 1 || st.Fallbacks != 0 || !lg.has("cut.avi: stopped at frame") {
+		t.Fatalf("stats %+v, messages %q", st, lg.msgs)
+	}
+}

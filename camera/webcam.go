@@ -53,7 +53,7 @@ func OpenWebcam(device string) (*Webcam, error) {
 		if vc != nil {
 			vc.Close()
 		}
-		return nil, fmt.Errorf("%s: %w (OpenCV: %v)", name, ErrNoDevice, err)
+		return nil, fmt.Errorf("%s: %w (OpenCV cannot open it)", name, ErrNoDevice)
 	}
 	// Keep only the newest frame in the driver: the reader drains the
 	// camera continuously, and a small queue means a small delay.

@@ -112,6 +112,9 @@ func assertClose(t testing.TB, got *Tensor, want []float32, tol float64) {
 	}
 	var maxAbs, maxErr float64
 	for i := range want {
+		if math.IsNaN(float64(got.Data[i])) != math.IsNaN(float64(want[i])) {
+			t.Fatalf("value %d: got %v, want %v", i, got.Data[i], want[i])
+		}
 		maxAbs = math.Max(maxAbs, math.Abs(float64(want[i])))
 		maxErr = math.Max(maxErr, math.Abs(float64(got.Data[i])-float64(want[i])))
 	}

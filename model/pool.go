@@ -291,7 +291,11 @@ func (k *maxPool) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) {
 		maxPoolPlanes(k, &g, x.Ints, y.Ints, math.MinInt64, idx)
 	} else {
 		y = s.TensorNoZero(shape...)
-		maxPoolPlanes(k, &g, x.Data, y.Data, -math.MaxFloat32, idx) // empty windows as onnxruntime
+		if idx == nil && g.ax[0].out == 1 && g.ax[0].in == 1 {
+			maxPool2D(&g, x.Data, y.Data, -math.MaxFloat32)
+		} else {
+			maxPoolPlanes(k, &g, x.Data, y.Data, -math.MaxFloat32, idx) // empty windows as onnxruntime
+		}
 	}
 	if idx != nil {
 		return []*Tensor{y, FromInts(idx, shape...)}, nil
@@ -317,6 +321,44 @@ func maxPoolPlanes[T float32 | int64](k *maxPool, g *poolGeom, x, y []T, fill T,
 					idx[p*g.outSize+o] = k.flatIndex(g, p, at)
 				}
 			})
+		}
+	})
+}
+
+// maxPool2D is maxPoolPlanes for the common float32 case of two spatial
+// axes without Indices: the same first-maximum rule, with the window bounds
+// of each row and column computed once instead of per output.
+func maxPool2D(g *poolGeom, x, y []float32, fill float32) {
+	ah, aw := &g.ax[1], &g.ax[2]
+	rows := make([]poolWin, ah.out)
+	for o := range rows {
+		rows[o] = ah.window(o)
+	}
+	cols := make([]poolWin, aw.out)
+	for o := range cols {
+		cols[o] = aw.window(o)
+	}
+	inW, dh, dw := aw.in, ah.d, aw.d
+	splitWork(g.planes, len(y)*g.taps, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp := x[p*g.inSize : (p+1)*g.inSize]
+			yp := y[p*g.outSize : (p+1)*g.outSize]
+			o := 0
+			for _, wr := range rows {
+				for _, wc := range cols {
+					best, found := fill, false
+					for j1 := wr.lo; j1 < wr.hi; j1++ {
+						row := xp[(wr.start+j1*dh)*inW:]
+						for j2 := wc.lo; j2 < wc.hi; j2++ {
+							if v := row[wc.start+j2*dw]; !found || v > best {
+								best, found = v, true
+							}
+						}
+					}
+					yp[o] = best
+					o++
+				}
+			}
 		}
 	})
 }

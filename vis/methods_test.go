@@ -223,28 +223,45 @@ func TestCAMFamilyOnGAPNet(t *testing.T) {
 	}
 
 	// Score-CAM: masks M_0 = (A_0 - 1)/8, M_1 = (A_1 + 5)/8 (the layer is
-	// the input: upsampling is the identity); α_k = S(x ⊙ M_k) - S(0) =
-	// Σ_c W_c mean(A_c ⊙ M_k).
+	// the input: upsampling is the identity). The logits of x ⊙ M_k are
+	// z_c = Σ_j W_cj mean(A_j ⊙ M_k) + b_c; a class weighs channel k by
+	// softmax(z)_1, a unit by its increase z_1 - b_1 over the input 0.
 	masks := [2][]float64{make([]float64, 9), make([]float64, 9)}
 	for i := range 9 {
 		masks[0][i] = (a[0][i] - 1) / 8
 		masks[1][i] = (a[1][i] + 5) / 8
 	}
-	var alpha [2]float64
+	W := [2][2]float64{{1, -2}, {0.5, 3}}
+	var prob, rise [2]float64
 	for k := range 2 {
-		for c, wc := range []float64{0.5, 3} {
-			s := 0.0
-			for i := range 9 {
-				s += a[c][i] * masks[k][i]
+		var z [2]float64
+		for c := range 2 {
+			for j := range 2 {
+				s := 0.0
+				for i := range 9 {
+					s += a[j][i] * masks[k][i]
+				}
+				z[c] += W[c][j] * s / 9
 			}
-			alpha[k] += wc * s / 9
 		}
+		rise[k] = z[1]
+		z[0], z[1] = z[0]+0.1, z[1]+0.2
+		prob[k] = math.Exp(z[1]) / (math.Exp(z[0]) + math.Exp(z[1]))
 	}
-	score := make([]float64, 9)
-	for i := range 9 {
-		score[i] = math.Max(0, alpha[0]*a[0][i]+alpha[1]*a[1][i])
+	scorecam := func(alpha [2]float64) []float64 {
+		out := make([]float64, 9)
+		for i := range 9 {
+			out[i] = math.Max(0, alpha[0]*a[0][i]+alpha[1]*a[1][i])
+		}
+		return out
 	}
-	assertClose(t, "scorecam", compute(t, "scorecam", r).Data.Data, score, 1e-6)
+	assertClose(t, "scorecam class", compute(t, "scorecam", r).Data.Data, scorecam(prob), 1e-6)
+	unit := *r
+	var err error
+	if unit.Target, err = UnitTarget(r.Model, "logits", 1, AtSum, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	assertClose(t, "scorecam unit", compute(t, "scorecam", &unit).Data.Data, scorecam(rise), 1e-6)
 
 	// Without --cam-layer there is no spatial layer to default to.
 	r.CamLayer = ""

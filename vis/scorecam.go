@@ -2,24 +2,28 @@ package vis
 
 import (
 	"context"
+	"math"
 	"slices"
+
+	"github.com/deepscope/deepscope/model"
 )
 
 // ScoreCAM is Score-CAM (Wang, Wang, Du, Yang, Zhang, Ding, Mardziel & Hu
 // 2020, "Score-CAM: Score-Weighted Visual Explanations for Convolutional
 // Neural Networks") at layer A = CamLayer, of K channels over h x w: each
 // channel, upsampled to the input and scaled to [0, 1], masks the input,
-// and the channel's weight is the target's increase over the baseline
-// input 0 (the zero of the network's input space):
+// and the network's response to the masked input weighs the channel:
 //
-//	M_k   = (Up(A_k) - min Up(A_k)) / (max Up(A_k) - min Up(A_k))   (skipped, α_k = 0, when constant)
-//	α_k   = S(x ⊙ M_k) - S(0)
-//	map   = ReLU(Σ_k α_k A_k)   (h x w)
+//	M_k = (Up(A_k) - min Up(A_k)) / (max Up(A_k) - min Up(A_k))   (α_k = 0 when constant)
+//	α_k = softmax(z(x ⊙ M_k))_c      for a class target c, z the logits (as the authors' code)
+//	α_k = S(x ⊙ M_k) - S(0)          for a unit target: its increase over the
+//	                                 baseline 0 of the network's input space
+//	map = ReLU(Σ_k α_k A_k)   (h x w)
 //
 // with Up the bilinear upsampling of Map.Upsample (PyTorch's
-// align_corners=False) and M_k applied to every input channel. That is
-// K + 2 forward passes; the masked copies are batched when the model takes
-// a batch.
+// align_corners=False) and M_k applied to every input channel. That is one
+// forward pass per varying channel plus one or two; the masked copies are
+// batched when the model takes a batch.
 type ScoreCAM struct{}
 
 func init() { register(ScoreCAM{}) }
@@ -48,17 +52,21 @@ func (ScoreCAM) Compute(ctx context.Context, r *Request) (*Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	zero := r.Input.Clone()
-	clear(zero.Data)
-	base, err := r.forward(zero)
-	if err != nil {
-		return nil, err
+	baseline := 0.0
+	if !r.Target.Class {
+		zero := r.Input.Clone()
+		clear(zero.Data)
+		base, err := r.forward(zero)
+		if err != nil {
+			return nil, err
+		}
+		base.acts.Release()
+		baseline = base.scores[0]
 	}
-	base.acts.Release()
 
 	// Channels constant over the layer give constant masks: α_k = 0
 	// without a pass. (Should an upsampled mask still come out constant,
-	// it is taken as 0, which gives S(0) - S(0) = 0 all the same.)
+	// it is taken as 0 like the baseline.)
 	hw := c.h * c.w
 	var used []int
 	for k := range c.k {
@@ -89,8 +97,15 @@ func (ScoreCAM) Compute(ctx context.Context, r *Request) (*Map, error) {
 			}
 		},
 		func(first int, p *pass) error {
-			for j, s := range p.scores {
-				alpha[used[first+j]] = s - base.scores[0]
+			scores := p.scores
+			if r.Target.Class {
+				var err error
+				if scores, err = classProbabilities(p.acts, r.Target); err != nil {
+					return err
+				}
+			}
+			for j, s := range scores {
+				alpha[used[first+j]] = s - baseline
 			}
 			return nil
 		})
@@ -98,4 +113,31 @@ func (ScoreCAM) Compute(ctx context.Context, r *Request) (*Map, error) {
 		return nil, err
 	}
 	return r.heatMap("scorecam", layer, weightedSum(c.a, alpha, hw, true), c.h, c.w, c.score), nil
+}
+
+// classProbabilities returns, for each batch item, the softmax over the
+// logit layer's channels (each summed over its positions, if any) at the
+// target class.
+func classProbabilities(a *model.Activations, t Target) ([]float64, error) {
+	v, n, c, p, err := t.value(a)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, n)
+	z := make([]float64, c)
+	for i := range n {
+		for ch := range c {
+			z[ch] = 0
+			for _, x := range v.Data[(i*c+ch)*p : (i*c+ch+1)*p] {
+				z[ch] += float64(x)
+			}
+		}
+		top := slices.Max(z)
+		sum := 0.0
+		for _, x := range z {
+			sum += math.Exp(x - top)
+		}
+		out[i] = math.Exp(z[t.Unit]-top) / sum
+	}
+	return out, nil
 }

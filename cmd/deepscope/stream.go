@@ -37,7 +37,7 @@ func runStream(c *cli, args []string) error {
 	modelPath := fs.String("model", "", "the ONNX `model` file (required)")
 	source := fs.String("source", "webcam", "where frames come from: `SOURCE` is "+camera.SourceHelp)
 	frames := fs.Int("frames", 100, "stop after `N` frames (0: run until interrupted)")
-	layer := fs.String("layer", "", "read this `layer` of every frame, as the explorer draws it, and report it")
+	layer := fs.String("layer", "", "read the layer `NAME` of every frame, as the explorer draws it, and report it")
 	realtime := fs.Bool("realtime", false, "play files at their own frame rate instead of as fast as possible")
 	fallback := fs.String("fallback", "pattern", "the `SOURCE` used when the source is missing or fails (none: no fallback)")
 	rest, err := c.parse(fs, args)
@@ -175,8 +175,12 @@ func printStream(w io.Writer, m *model.Model, st camera.Stats, layer string, ls 
 	}
 	fmt.Fprintln(w)
 	t := st.Mean
-	fmt.Fprintf(w, "per frame, ms: source %s (reader, overlapped) | wait %s | preprocess %s | forward %s | publish %s | total %s\n",
-		ms(t.Source), ms(t.Wait), ms(t.Preprocess), ms(t.Forward), ms(t.Publish), ms(t.Total()))
+	interval := time.Duration(0)
+	if st.Frames > 0 {
+		interval = st.Elapsed / time.Duration(st.Frames)
+	}
+	fmt.Fprintf(w, "per frame, ms: reader: source %s + preprocess %s | network, overlapping the reader: wait %s + forward %s + publish %s | interval %s\n",
+		ms(t.Source), ms(t.Preprocess), ms(t.Wait), ms(t.Forward), ms(t.Publish), ms(interval))
 	if layer != "" && ls.ok {
 		fmt.Fprintf(w, "layer %s: %s, last frame mean %.4g, max %.4g\n", layer, model.ShapeString(ls.shape), ls.mean, ls.max)
 	}

@@ -1,0 +1,17 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestZZTry(t *testing.T) {
+	withRender(t)
+	args := strings.Fields(os.Getenv("TRY_ARGS"))
+	if len(args) == 0 {
+		t.Skip()
+	}
+	code, out, errOut := deepscope(t, append([]string{"render"}, args...)...)
+	t.Logf("exit %d\n%s\n%s", code, out, errOut)
+}

@@ -1,0 +1,169 @@
+package demo
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/deepscope/deepscope/model"
+)
+
+// File names of the exported demo network, as kept in assets/.
+const (
+	ModelFile   = "fashion_cnn.onnx"
+	SidecarFile = "fashion_cnn.json"
+	LabelsFile  = "fashion_labels.txt"
+)
+
+// Graph returns the network as an ONNX graph (opset 13) with one input
+// "input" [1,1,28,28] and the output "prob" [1,10]. Tensors are named after
+// the layers (conv1, relu1, pool1, ..., gap, flatten, fc, prob).
+func (n *Network) Graph() *model.Graph {
+	b := model.NewGraphBuilder("fashion_cnn")
+	g := b.Graph()
+	g.Doc = "Fashion-MNIST demo CNN trained by deepscope (model/demo); input (pixel/255 - mean)/std, see the sidecar"
+	h := b.Input("input", model.Float32, 1, 1, Side, Side)
+	convs := []struct {
+		w, b    []float32
+		in, out int
+	}{{n.Conv1W, n.Conv1B, 1, C1}, {n.Conv2W, n.Conv2B, C1, C2}, {n.Conv3W, n.Conv3B, C2, C3}}
+	for i, c := range convs {
+		l := fmt.Sprint(i + 1)
+		w := b.Initializer("conv"+l+".weight", model.FromData(c.w, c.out, c.in, 3, 3))
+		bias := b.Initializer("conv"+l+".bias", model.FromData(c.b, c.out))
+		h = b.Node("Conv", "conv"+l, model.Attrs{
+			"kernel_shape": []int{3, 3}, "pads": []int{1, 1, 1, 1}, "strides": []int{1, 1},
+		}, h, w, bias)
+		h = b.Node("Relu", "relu"+l, nil, h)
+		if i < 2 {
+			h = b.Node("MaxPool", "pool"+l, model.Attrs{"kernel_shape": []int{2, 2}, "strides": []int{2, 2}}, h)
+		}
+	}
+	h = b.Node("GlobalAveragePool", "gap", nil, h)
+	h = b.Node("Flatten", "flatten", model.Attrs{"axis": 1}, h)
+	h = b.Node("Gemm", "fc", nil, h,
+		b.Initializer("fc.weight", model.FromData(n.FCW, C3, NumCl)),
+		b.Initializer("fc.bias", model.FromData(n.FCB, NumCl)))
+	h = b.Node("Softmax", "prob", model.Attrs{"axis": 1}, h)
+	b.Output(h, model.Float32, 1, NumCl)
+	return g
+}
+
+// ONNX encodes the network as an ONNX model.
+func (n *Network) ONNX() ([]byte, error) { return n.Graph().Marshal() }
+
+// Sidecar returns the sidecar JSON of the exported model: 28x28 GRAY,
+// (pixel/255 - Mean)/Std, stretched (Fashion-MNIST images are centred
+// 28x28 already), labels from LabelsFile.
+func (n *Network) Sidecar() []byte {
+	sc := map[string]any{
+		"name": "Fashion-MNIST CNN (deepscope demo)",
+		"input": map[string]any{
+			"width": Side, "height": Side, "color": model.Gray, "scale": 255,
+			"mean": []float64{n.Mean}, "std": []float64{n.Std}, "resize": model.ResizeStretch,
+		},
+		"labels": LabelsFile,
+	}
+	data, err := json.MarshalIndent(sc, "", "  ")
+	if err != nil {
+		panic(err) // only plain values above
+	}
+	return append(data, '\n')
+}
+
+// LabelsText is the labels file: one class name per line.
+func LabelsText() []byte { return []byte(strings.Join(Labels, "\n") + "\n") }
+
+// Export writes ModelFile, SidecarFile and LabelsFile into dir (created if
+// needed), each through a temporary file renamed into place.
+func Export(dir string, n *Network) error {
+	data, err := n.ONNX()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{ModelFile, data}, {SidecarFile, n.Sidecar()}, {LabelsFile, LabelsText()}} {
+		if err := writeFile(filepath.Join(dir, f.name), f.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Evaluation is the result of running a model over a dataset.
+type Evaluation struct {
+	Correct, Total int
+	Confusion      [NumCl][NumCl]int // [true class][predicted class]
+}
+
+// Accuracy is Correct/Total.
+func (e *Evaluation) Accuracy() float64 {
+	if e.Total == 0 {
+		return 0
+	}
+	return float64(e.Correct) / float64(e.Total)
+}
+
+// Evaluate runs a loaded model (the exported network, on deepscope's own
+// engine) over data, each image preprocessed by the sidecar as the
+// explorer does it, and counts the images whose most probable class is the
+// label.
+func Evaluate(m *model.Model, sc *model.Sidecar, data *Dataset) (*Evaluation, error) {
+	ev := &Evaluation{}
+	var x *model.Tensor
+	for i := 0; i < data.Len(); i++ {
+		x = sc.PreprocessInto(x, data.Gray(i))
+		a, err := m.Run(x)
+		if err != nil {
+			return nil, err
+		}
+		y, err := a.Get(m.Output())
+		if err != nil {
+			a.Release()
+			return nil, err
+		}
+		best := 0
+		for c, v := range y.Data {
+			if v > y.Data[best] {
+				best = c
+			}
+		}
+		a.Release()
+		label := int(data.Labels[i])
+		ev.Confusion[label][best]++
+		if best == label {
+			ev.Correct++
+		}
+		ev.Total++
+	}
+	return ev, nil
+}

@@ -1,0 +1,406 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand"
+	"sync"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// The demo network, for 1x28x28 grey images:
+//
+//	conv1 3x3x16 pad 1 -> relu1 -> pool1 2x2   (16x14x14)
+//	conv2 3x3x32 pad 1 -> relu2 -> pool2 2x2   (32x7x7)
+//	conv3 3x3x64 pad 1 -> relu3                (64x7x7)
+//	gap (global average) -> fc 64x10 -> prob (softmax)
+//
+// Three convolutions wide enough to show varied units, small enough (25k
+// weights) to train on two cores in minutes.
+const (
+	Side  = 28 // input width and height
+	C1    = 16
+	C2    = 32
+	C3    = 64
+	NumCl = 10
+)
+
+// Network holds trained weights in ONNX layouts: convolution weights
+// out x in x 3 x 3, the fully connected weight 64 x 10 (Gemm without
+// transB), and the input normalisation (pixel/255 - Mean) / Std.
+type Network struct {
+	Conv1W, Conv1B []float32
+	Conv2W, Conv2B []float32
+	Conv3W, Conv3B []float32
+	FCW, FCB       []float32
+	Mean, Std      float64
+}
+
+// Config tunes training. Zero fields take the defaults.
+type Config struct {
+	Epochs    int     // passes over the data; default 10
+	Seed      int64   // initial weights, shuffling and flips; same seed, same network
+	BatchSize int     // default 64
+	LearnRate float64 // Adam's peak step size, decayed to 0 on a cosine; default 0.003
+	// Log receives one line per epoch (and a few while an epoch runs);
+	// nil logs nothing.
+	Log io.Writer
+}
+
+// Stats are the losses seen while training.
+type Stats struct {
+	BatchLoss []float64 // mean cross-entropy of every batch, in order
+	EpochLoss []float64 // mean of each epoch's batch losses
+	Duration  time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.Epochs <= 0 {
+		c.Epochs = 10
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 64
+	}
+	if c.LearnRate <= 0 {
+		c.LearnRate = 0.003
+	}
+}
+
+// Normalization returns the mean and standard deviation of pixel/255 over a
+// dataset, rounded to 4 decimals (the values the sidecar records).
+func Normalization(d *Dataset) (mean, std float64) {
+	var s, s2 float64
+	for _, p := range d.Images {
+		v := float64(p) / 255
+		s += v
+		s2 += v * v
+	}
+	n := float64(len(d.Images))
+	mean = s / n
+	std = math.Sqrt(s2/n - mean*mean)
+	round := func(v float64) float64 { return math.Round(v*1e4) / 1e4 }
+	return round(mean), round(std)
+}
+
+// trainer is the gorgonia graph of one training step for a fixed batch
+// size: forward pass, cross-entropy loss and its gradients.
+type trainer struct {
+	g      *G.ExprGraph
+	x, y   *G.Node
+	params G.Nodes // conv1 w, b, conv2 w, b, conv3 w, b, fc w, b
+	logits *G.Node
+	loss   G.Value
+	vm     G.VM
+}
+
+func newTrainer(bs int, init [][]float32) (*trainer, error) {
+	t := &trainer{g: G.NewGraph()}
+	dt := tensor.Float32
+	t.x = G.NewTensor(t.g, dt, 4, G.WithShape(bs, 1, Side, Side), G.WithName("x"))
+	t.y = G.NewMatrix(t.g, dt, G.WithShape(bs, NumCl), G.WithName("y"))
+	shapes := paramShapes()
+	for i, s := range shapes {
+		v := tensor.New(tensor.WithShape(s...), tensor.WithBacking(init[i]))
+		t.params = append(t.params, G.NewTensor(t.g, dt, len(s), G.WithShape(s...), G.WithName(paramNames[i]), G.WithValue(v)))
+	}
+	p := t.params
+	h := t.x
+	var err error
+	for l := 0; l < 3; l++ {
+		if h, err = G.Conv2d(h, p[2*l], tensor.Shape{3, 3}, []int{1, 1}, []int{1, 1}, []int{1, 1}); err != nil {
+			return nil, err
+		}
+		if h, err = G.BroadcastAdd(h, p[2*l+1], nil, []byte{0, 2, 3}); err != nil {
+			return nil, err
+		}
+		if h, err = G.Rectify(h); err != nil {
+			return nil, err
+		}
+		if l < 2 {
+			if h, err = G.MaxPool2D(h, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Global average pooling: mean over the 7x7 grid.
+	if h, err = G.Reshape(h, tensor.Shape{bs, C3, 7 * 7}); err != nil {
+		return nil, err
+	}
+	if h, err = G.Mean(h, 2); err != nil {
+		return nil, err
+	}
+	if h, err = G.Mul(h, p[6]); err != nil {
+		return nil, err
+	}
+	if t.logits, err = G.BroadcastAdd(h, p[7], nil, []byte{0}); err != nil {
+		return nil, err
+	}
+	// Cross-entropy: -mean over the batch of log softmax at the true class.
+	logp, err := G.LogSoftMax(t.logits)
+	if err != nil {
+		return nil, err
+	}
+	picked, err := G.HadamardProd(logp, t.y)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := G.Sum(picked)
+	if err != nil {
+		return nil, err
+	}
+	cost, err := G.Div(sum, G.NewConstant(float32(-bs)))
+	if err != nil {
+		return nil, err
+	}
+	G.Read(cost, &t.loss)
+	if _, err := G.Grad(cost, t.params...); err != nil {
+		return nil, err
+	}
+	t.vm = G.NewTapeMachine(t.g, G.BindDualValues(t.params...))
+	return t, nil
+}
+
+// useBLAS installs the fast SGEMM in gorgonia once.
+var useBLAS sync.Once
+
+var paramNames = []string{"conv1.w", "conv1.b", "conv2.w", "conv2.b", "conv3.w", "conv3.b", "fc.w", "fc.b"}
+
+// paramShapes are the gorgonia shapes of the parameters; biases broadcast
+// over batch and space.
+func paramShapes() [][]int {
+	return [][]int{
+		{C1, 1, 3, 3}, {1, C1, 1, 1},
+		{C2, C1, 3, 3}, {1, C2, 1, 1},
+		{C3, C2, 3, 3}, {1, C3, 1, 1},
+		{C3, NumCl}, {1, NumCl},
+	}
+}
+
+// initParams draws He-normal weights (std sqrt(2/fan_in)) and zero biases.
+func initParams(r *rand.Rand) [][]float32 {
+	var out [][]float32
+	for i, s := range paramShapes() {
+		n := 1
+		for _, d := range s {
+			n *= d
+		}
+		v := make([]float32, n)
+		if i%2 == 0 { // weights
+			fanIn := n / s[0]
+			if i == 6 {
+				fanIn = s[0]
+			}
+			std := math.Sqrt(2 / float64(fanIn))
+			for j := range v {
+				v[j] = float32(r.NormFloat64() * std)
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// shards is the number of parts each batch is split into; the parts run
+// concurrently, each on its own copy of the graph, and their gradients are
+// averaged. It is fixed (not the number of CPUs) so that a seed gives the
+// same network on any machine.
+const shards = 2
+
+// shard is one part of a batch with its graph and input buffers.
+type shard struct {
+	tr     *trainer
+	xs, ys []float32
+	xT, yT *tensor.Dense
+}
+
+// Train trains the demo network on data. It stops early with ctx's error
+// when ctx is cancelled.
+func Train(ctx context.Context, data *Dataset, cfg Config) (*Network, *Stats, error) {
+	cfg.defaults()
+	if data.Rows != Side || data.Cols != Side {
+		return nil, nil, fmt.Errorf("train: images are %dx%d, want %dx%d", data.Cols, data.Rows, Side, Side)
+	}
+	bs := cfg.BatchSize
+	if bs%shards != 0 {
+		return nil, nil, fmt.Errorf("train: batch size %d is not a multiple of %d", bs, shards)
+	}
+	if data.Len() < bs {
+		return nil, nil, fmt.Errorf("train: %d images is less than one batch of %d", data.Len(), bs)
+	}
+	useBLAS.Do(func() { G.Use(newBLAS()) })
+	defer singleThreadBLAS()()
+	start := time.Now()
+	r := rand.New(rand.NewSource(cfg.Seed))
+	mean, std := Normalization(data)
+	params := initParams(r)
+	per := bs / shards
+	parts := make([]*shard, shards)
+	for i := range parts {
+		own := make([][]float32, len(params))
+		for j, p := range params {
+			own[j] = append([]float32(nil), p...)
+		}
+		tr, err := newTrainer(per, own)
+		if err != nil {
+			return nil, nil, fmt.Errorf("train: build graph: %w", err)
+		}
+		defer tr.vm.Close()
+		sh := &shard{tr: tr, xs: make([]float32, per*Side*Side), ys: make([]float32, per*NumCl)}
+		sh.xT = tensor.New(tensor.WithShape(per, 1, Side, Side), tensor.WithBacking(sh.xs))
+		sh.yT = tensor.New(tensor.WithShape(per, NumCl), tensor.WithBacking(sh.ys))
+		parts[i] = sh
+	}
+	grads := make([][]float32, len(params))
+	for j, p := range params {
+		grads[j] = make([]float32, len(p))
+	}
+	opt := newAdam(params)
+	batches := data.Len() / bs
+	total := cfg.Epochs * batches
+	stats := &Stats{}
+	order := make([]int, data.Len())
+	for i := range order {
+		order[i] = i
+	}
+	errs := make([]error, shards)
+	for epoch := 0; epoch < cfg.Epochs; epoch++ {
+		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		var epochLoss float64
+		for b := 0; b < batches; b++ {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+			for i := 0; i < bs; i++ {
+				sh, k := parts[i/per], order[b*bs+i]
+				j := i % per
+				fillImage(sh.xs[j*Side*Side:(j+1)*Side*Side], data.Image(k), r.Intn(2) == 1, mean, std)
+				clear(sh.ys[j*NumCl : (j+1)*NumCl])
+				sh.ys[j*NumCl+int(data.Labels[k])] = 1
+			}
+			var wg sync.WaitGroup
+			for i, sh := range parts {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs[i] = sh.run()
+				}()
+			}
+			wg.Wait()
+			var loss float64
+			for i, sh := range parts {
+				if errs[i] != nil {
+					return nil, nil, fmt.Errorf("train: epoch %d batch %d: %w", epoch+1, b, errs[i])
+				}
+				loss += float64(sh.tr.loss.Data().(float32)) / shards
+			}
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return nil, nil, fmt.Errorf("train: loss diverged (%v) at epoch %d batch %d", loss, epoch+1, b)
+			}
+			// The batch loss is the mean of the shard losses; so is its
+			// gradient.
+			for j := range grads {
+				clear(grads[j])
+				for _, sh := range parts {
+					g, err := sh.tr.params[j].Grad()
+					if err != nil {
+						return nil, nil, fmt.Errorf("train: no gradient for %s: %w", paramNames[j], err)
+					}
+					for k, v := range g.Data().([]float32) {
+						grads[j][k] += v / shards
+					}
+				}
+			}
+			step := epoch*batches + b
+			lr := cfg.LearnRate * 0.5 * (1 + math.Cos(math.Pi*float64(step)/float64(total)))
+			opt.step(params, grads, lr)
+			for _, sh := range parts {
+				for j, p := range sh.tr.params {
+					copy(p.Value().Data().([]float32), params[j])
+				}
+				sh.tr.vm.Reset()
+			}
+			stats.BatchLoss = append(stats.BatchLoss, loss)
+			epochLoss += loss
+			if cfg.Log != nil && batches >= 200 && (b+1)%(batches/4) == 0 && b+1 < batches {
+				fmt.Fprintf(cfg.Log, "epoch %d/%d: %d%%, loss %.4f (%s)\n", epoch+1, cfg.Epochs, 100*(b+1)/batches,
+					epochLoss/float64(b+1), time.Since(start).Round(time.Second))
+			}
+		}
+		stats.EpochLoss = append(stats.EpochLoss, epochLoss/float64(batches))
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, "epoch %d/%d: loss %.4f (%s)\n", epoch+1, cfg.Epochs, epochLoss/float64(batches), time.Since(start).Round(time.Second))
+		}
+	}
+	stats.Duration = time.Since(start)
+	net := &Network{Mean: mean, Std: std}
+	dst := []*[]float32{&net.Conv1W, &net.Conv1B, &net.Conv2W, &net.Conv2B, &net.Conv3W, &net.Conv3B, &net.FCW, &net.FCB}
+	for i, p := range params {
+		*dst[i] = p
+	}
+	return net, stats, nil
+}
+
+// run computes the shard's loss and gradients.
+func (sh *shard) run() error {
+	if err := G.Let(sh.tr.x, sh.xT); err != nil {
+		return err
+	}
+	if err := G.Let(sh.tr.y, sh.yT); err != nil {
+		return err
+	}
+	return sh.tr.vm.RunAll()
+}
+
+// fillImage writes the normalised image (mirrored left-right when flip) to
+// dst.
+func fillImage(dst []float32, img []uint8, flip bool, mean, std float64) {
+	m, s := float32(mean), float32(1/std)
+	for y := 0; y < Side; y++ {
+		row := img[y*Side : (y+1)*Side]
+		out := dst[y*Side : (y+1)*Side]
+		for x, p := range row {
+			if flip {
+				x = Side - 1 - x
+			}
+			out[x] = (float32(p)/255 - m) * s
+		}
+	}
+}
+
+// adam is the Adam optimiser (Kingma & Ba 2015) with the step size given
+// per step, so that it can follow a schedule.
+type adam struct {
+	m, v [][]float32
+	t    int
+}
+
+func newAdam(params [][]float32) *adam {
+	a := &adam{}
+	for _, p := range params {
+		a.m = append(a.m, make([]float32, len(p)))
+		a.v = append(a.v, make([]float32, len(p)))
+	}
+	return a
+}
+
+func (a *adam) step(params, grads [][]float32, lr float64) {
+	const b1, b2, eps = 0.9, 0.999, 1e-8
+	a.t++
+	c1 := 1 - math.Pow(b1, float64(a.t))
+	c2 := 1 - math.Pow(b2, float64(a.t))
+	for i, w := range params {
+		g, m, v := grads[i], a.m[i], a.v[i]
+		for j := range w {
+			m[j] = b1*m[j] + (1-b1)*g[j]
+			v[j] = b2*v[j] + (1-b2)*g[j]*g[j]
+			mh := float64(m[j]) / c1
+			vh := float64(v[j]) / c2
+			w[j] -= float32(lr * mh / (math.Sqrt(vh) + eps))
+		}
+	}
+}

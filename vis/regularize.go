@@ -1,0 +1,160 @@
+package vis
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Regularizer holds the regularization operators of Yosinski et al. 2015
+// ("Understanding Neural Networks Through Deep Visualization", section 3),
+// applied to the pixels after each gradient step, in this order. Pixels are
+// taken relative to grey (½), the zero of the mean-subtracted images of the
+// paper.
+type Regularizer struct {
+	// Decay is θ_decay: p ← ½ + (1 - Decay)(p - ½), L2 decay.
+	Decay float64
+	// BlurEvery and BlurSigma are θ_b_every and θ_b_width: every BlurEvery
+	// steps each channel is blurred with a Gaussian of standard deviation
+	// BlurSigma pixels.
+	BlurEvery int
+	BlurSigma float64
+	// NormPct is θ_n_pct: pixels whose norm over channels |p - ½| is below
+	// this percentile (0..100) of the image's pixels become grey.
+	NormPct float64
+	// ContribPct is θ_c_pct: pixels whose contribution |Σ_c (p_c - ½)
+	// dJ/dp_c| (the first-order change of the objective were the pixel
+	// set to grey) is below this percentile become grey.
+	ContribPct float64
+}
+
+// active reports whether any operator is on.
+func (r Regularizer) active() bool {
+	return r.Decay != 0 || (r.BlurEvery > 0 && r.BlurSigma > 0) || r.NormPct > 0 || r.ContribPct > 0
+}
+
+// apply applies the operators after step (1-based) to n images of c x h x w
+// pixels v, whose gradient at this step was g.
+func (r Regularizer) apply(step int, v, g []float32, n, c, h, w int) {
+	hw := h * w
+	if r.Decay != 0 {
+		k := float32(1 - r.Decay)
+		for i, p := range v {
+			v[i] = 0.5 + k*(p-0.5)
+		}
+	}
+	if r.BlurEvery > 0 && r.BlurSigma > 0 && step%r.BlurEvery == 0 {
+		buf := make([]float64, hw)
+		for pl := range n * c {
+			plane := v[pl*hw : (pl+1)*hw]
+			for j, p := range plane {
+				buf[j] = float64(p)
+			}
+			gaussianBlur(buf, h, w, r.BlurSigma)
+			for j, b := range buf {
+				plane[j] = float32(b)
+			}
+		}
+	}
+	if r.NormPct <= 0 && r.ContribPct <= 0 {
+		return
+	}
+	score := make([]float64, hw)
+	for i := range n {
+		img := v[i*c*hw : (i+1)*c*hw]
+		if r.NormPct > 0 {
+			for j := range hw {
+				s := 0.0
+				for ch := range c {
+					d := float64(img[ch*hw+j]) - 0.5
+					s += d * d
+				}
+				score[j] = math.Sqrt(s)
+			}
+			greyBelow(img, score, r.NormPct, c, hw)
+		}
+		if r.ContribPct > 0 {
+			grad := g[i*c*hw : (i+1)*c*hw]
+			for j := range hw {
+				s := 0.0
+				for ch := range c {
+					s += (float64(img[ch*hw+j]) - 0.5) * float64(grad[ch*hw+j])
+				}
+				score[j] = math.Abs(s)
+			}
+			greyBelow(img, score, r.ContribPct, c, hw)
+		}
+	}
+}
+
+// greyBelow sets to grey the pixels of img whose score is below the pct-th
+// percentile of the scores (linear interpolation between order statistics,
+// like numpy's percentile).
+func greyBelow(img []float32, score []float64, pct float64, c, hw int) {
+	thr := percentile(score, pct)
+	for j, s := range score {
+		if s < thr {
+			for ch := range c {
+				img[ch*hw+j] = 0.5
+			}
+		}
+	}
+}
+
+// percentile returns the pct-th percentile (0..100) of v.
+func percentile(v []float64, pct float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	pos := math.Min(math.Max(pct, 0), 100) / 100 * float64(len(s)-1)
+	i := int(pos)
+	if i+1 >= len(s) {
+		return s[len(s)-1]
+	}
+	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
+}
+
+// Presets are the named recipes. "lucid" is the default of activation
+// maximization.
+var presets = map[string]Recipe{
+	// Olah et al. 2017 (Lucid/Lucent's render_vis defaults): Fourier
+	// parameterization with 1/f scaling and colour decorrelation, Adam
+	// 0.05, jitter, zoom and rotation.
+	"lucid": {Param: ParamFourier, Decorrelate: true, DecayPower: 1, InitNoise: 0.01,
+		Transforms: Transforms{Jitter: 12, ScaleMin: 0.9, ScaleMax: 1.1, Rotate: 10},
+		Optimizer:  "adam", LR: 0.05, Steps: 128},
+	// Yosinski et al. 2015, Table 1's four hyperparameter combinations
+	// (decay, blur every, blur width, norm percentile, contribution
+	// percentile), with normalized gradient steps so that one learning
+	// rate suits every layer.
+	"yosinski1": {Param: ParamPixel, InitNoise: 0.01, Optimizer: "normalized", LR: 0.01, Steps: 200,
+		Regularizer: Regularizer{BlurEvery: 4, BlurSigma: 0.5, NormPct: 50}},
+	"yosinski2": {Param: ParamPixel, InitNoise: 0.01, Optimizer: "normalized", LR: 0.01, Steps: 200,
+		Regularizer: Regularizer{Decay: 0.3, NormPct: 20}},
+	"yosinski3": {Param: ParamPixel, InitNoise: 0.01, Optimizer: "normalized", LR: 0.01, Steps: 200,
+		Regularizer: Regularizer{Decay: 0.0001, BlurEvery: 4, BlurSigma: 1}},
+	"yosinski4": {Param: ParamPixel, InitNoise: 0.01, Optimizer: "normalized", LR: 0.01, Steps: 200,
+		Regularizer: Regularizer{ContribPct: 90}},
+	// Simonyan et al. 2014's class model: plain pixels, L2 decay.
+	"simonyan": {Param: ParamPixel, InitNoise: 0.01, Optimizer: "normalized", LR: 0.01, Steps: 200,
+		Regularizer: Regularizer{Decay: 0.001}},
+	// No regularization at all: pixels, Adam.
+	"none": {Param: ParamPixel, InitNoise: 0.01, Optimizer: "adam", LR: 0.01, Steps: 128},
+}
+
+// Presets lists the preset names.
+func Presets() []string {
+	return []string{"lucid", "yosinski1", "yosinski2", "yosinski3", "yosinski4", "simonyan", "none"}
+}
+
+// Preset returns the named recipe.
+func Preset(name string) (Recipe, error) {
+	r, ok := presets[name]
+	if !ok {
+		return Recipe{}, fmt.Errorf("unknown preset %q (want one of %s)", name, strings.Join(Presets(), ", "))
+	}
+	return r, nil
+}

@@ -1,0 +1,80 @@
+package vis
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestWarpAdjoint checks <T x, y> = <x, Tᵀ y> for random warps, with fill 0.
+func TestWarpAdjoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, tf := range []Transforms{
+		{Jitter: 3},
+		{Jitter: 2, ScaleMin: 0.8, ScaleMax: 1.2, Rotate: 15},
+		{Jitter: 4, Wrap: true},
+	} {
+		for range 5 {
+			h, w := 7, 9
+			wp := tf.draw(rng, h, w, nil)
+			x := make([]float32, h*w)
+			y := make([]float32, h*w)
+			for i := range x {
+				x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			}
+			tx := make([]float32, h*w)
+			wp.apply(tx, x, 0)
+			ty := make([]float32, h*w)
+			wp.adjoint(ty, y)
+			if a, b := dot32(tx, y), dot32(x, ty); math.Abs(a-b) > 1e-4*(1+math.Abs(a)) {
+				t.Fatalf("%+v: <Tx, y> = %g, <x, Tᵀy> = %g", tf, a, b)
+			}
+		}
+	}
+}
+
+// TestWarpGeometry checks hand-computable warps.
+func TestWarpGeometry(t *testing.T) {
+	h, w := 3, 4
+	src := make([]float32, h*w)
+	for i := range src {
+		src[i] = float32(i)
+	}
+	dst := make([]float32, h*w)
+	// A shift by (1, 2): out(y, x) = in(y-1, x-2), fill -1 outside.
+	newWarp(h, w, 1, 2, 1, 0, false, nil).apply(dst, src, -1)
+	want := []float32{-1, -1, -1, -1, -1, -1, 0, 1, -1, -1, 4, 5}
+	for i := range want {
+		if dst[i] != want[i] {
+			t.Fatalf("shift: got %v, want %v", dst, want)
+		}
+	}
+	// The same shift wrapping around (DeepDream's roll).
+	newWarp(h, w, 1, 2, 1, 0, true, nil).apply(dst, src, -1)
+	want = []float32{10, 11, 8, 9, 2, 3, 0, 1, 6, 7, 4, 5}
+	for i := range want {
+		if dst[i] != want[i] {
+			t.Fatalf("roll: got %v, want %v", dst, want)
+		}
+	}
+	// A half turn about the centre reverses the image.
+	newWarp(h, w, 0, 0, 1, math.Pi, false, nil).apply(dst, src, -1)
+	for i := range dst {
+		if math.Abs(float64(dst[i]-src[h*w-1-i])) > 1e-5 {
+			t.Fatalf("rotation by π: got %v", dst)
+		}
+	}
+	// Zoom by 2 about the centre of a 1x5 row: out(x) = in(2 + (x-2)/2).
+	row := []float32{0, 10, 20, 30, 40}
+	out := make([]float32, 5)
+	newWarp(1, 5, 0, 0, 2, 0, false, nil).apply(out, row, -1)
+	wantRow := []float32{10, 15, 20, 25, 30}
+	for i := range wantRow {
+		if math.Abs(float64(out[i]-wantRow[i])) > 1e-5 {
+			t.Fatalf("zoom: got %v, want %v", out, wantRow)
+		}
+	}
+	if (Transforms{}).active() || (Transforms{ScaleMin: 1, ScaleMax: 1}).active() || !(Transforms{Rotate: 1}).active() {
+		t.Error("active() is wrong")
+	}
+}
