@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -132,20 +133,22 @@ func (f *Folder) Next(ctx context.Context) (Frame, error) {
 		return Frame{}, fmt.Errorf("folder %s: none of its %d images can be read", f.info.Name, len(f.files))
 	}
 	img, err := model.DecodeImage(f.files[i])
+	var rgba *image.RGBA
+	if err == nil {
+		rgba = toRGBA(img)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.next == i { // no Goto meanwhile
 		f.next = f.wrap(i + f.dir)
 		f.held = f.opt.Manual && err == nil
 	}
-	if err == nil {
-		f.shown = i
-	}
 	if err != nil {
 		f.bad[i] = true
 		return Frame{}, fmt.Errorf("folder %s: %w (%w)", f.info.Name, err, ErrSkipped)
 	}
-	return Frame{Image: toRGBA(img), Pos: i, Name: f.files[i]}, nil
+	f.shown = i
+	return Frame{Image: rgba, Pos: i, Name: f.files[i]}, nil
 }
 
 // pick returns the first readable file from next on, in the direction of

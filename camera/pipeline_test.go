@@ -488,3 +488,45 @@ func BenchmarkPipelineVideo(b *testing.B) {
 	b.ReportMetric(st.Mean.Forward.Seconds()*1000, "forward-ms")
 	b.ReportMetric(st.Mean.Source.Seconds()*1000, "source-ms")
 }
+
+// Background jobs share the model and run backward passes on retained
+// snapshots while the pipeline streams.
+func TestPipelineBackgroundJobs(t *testing.T) {
+	p, m, _, _ := start(t, Config{Source: NewPattern(Options{Size: image.Pt(64, 48)})})
+	waitFor(t, "a frame", frames(p, 1))
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				s := p.Snapshot()
+				logits, err := s.Get("logits")
+				if err != nil {
+					errs <- err
+					return
+				}
+				seed := model.NewTensor(logits.Shape...)
+				seed.Data[1] = 1
+				g, err := m.Backward(s.Activations(), map[string]*model.Tensor{"logits": seed}, model.Guided, "x")
+				s.Release()
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !model.SameShape(g["x"].Shape, []int{1, 3, 32, 32}) {
+					errs <- fmt.Errorf("input gradient of shape %v", g["x"].Shape)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	n := p.Stats().Frames
+	waitFor(t, "the stream going on", frames(p, n+5))
+}

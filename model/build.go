@@ -9,7 +9,7 @@ import (
 // at load time, and runs the graph once to learn every layer's shape.
 func assemble(scan *scannedModel, b *backend, opts Options) (*Model, error) {
 	g := scan.graph
-	m := &Model{Opset: scan.opset, index: map[string]int{}, consts: map[int]*Tensor{}, layer: map[string]int{}}
+	m := &Model{Opset: scan.opset, index: map[string]int{}, consts: map[int]*Tensor{}, layer: map[string]int{}, pool: make(chan *Scratch, scratchPool)}
 	if m.Opset == 0 {
 		m.Opset = MinOpset
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // Layer is one tensor of the graph the user can inspect: a graph input or a
@@ -48,7 +47,7 @@ type Model struct {
 	consts    map[int]*Tensor // slots known at load time (initializers, folded nodes)
 	nodes     []*node         // topological order, constant nodes excluded
 	layer     map[string]int  // tensor name -> index in Layers
-	pool      sync.Pool       // *Scratch
+	pool      chan *Scratch   // idle per-run buffers; unlike a sync.Pool they survive GC
 }
 
 // Layer returns the layer with the given tensor name, or an error that lists
@@ -120,14 +119,23 @@ func (m *Model) Producer(name string) (op string, inputs []string, ok bool) {
 	return "", nil, false
 }
 
+// scratchPool is how many idle Scratch buffers a model keeps: enough for the
+// live stream, a background job and the UI's snapshot at once.
+const scratchPool = 4
+
 func (m *Model) getScratch() *Scratch {
-	if s, ok := m.pool.Get().(*Scratch); ok {
+	select {
+	case s := <-m.pool:
 		return s
+	default:
+		return newScratch()
 	}
-	return newScratch()
 }
 
 func (m *Model) putScratch(s *Scratch) {
 	s.reset()
-	m.pool.Put(s)
+	select {
+	case m.pool <- s:
+	default: // enough idle buffers: let this one go
+	}
 }

@@ -408,8 +408,8 @@ type pixelParam struct {
 	lo, hi []float32
 }
 
-func (p *pixelParam) vars() []float32             { return p.v }
-func (p *pixelParam) render(px []float32)         { copy(px, p.v) }
+func (p *pixelParam) vars() []float32            { return p.v }
+func (p *pixelParam) render(px []float32)        { copy(px, p.v) }
 func (p *pixelParam) backprop(gpx, gv []float32) { copy(gv, gpx) }
 
 func (p *pixelParam) project() {

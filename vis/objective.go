@@ -159,7 +159,7 @@ func (o diversity) Eval(f *Features, grad bool) ([]float64, error) {
 	grams := make([][]float32, n)
 	norms := make([]float64, n)
 	for i := range n {
-		grams[i] = gram(batchItem(v, i), c, p)
+		grams[i] = gram32(batchItem(v, i), c, p)
 		norms[i] = math.Max(norm32(grams[i]), 1e-10)
 		scale32(grams[i], 1/norms[i]) // now Ĝ_i
 	}
@@ -201,8 +201,8 @@ func channelsPositions(shape []int) (c, p int) {
 	return shape[1], model.NumElements(shape[2:])
 }
 
-// gram returns F Fᵀ for the c x p matrix F (row-major).
-func gram(f []float32, c, p int) []float32 {
+// gram32 returns F Fᵀ for the c x p matrix F (row-major).
+func gram32(f []float32, c, p int) []float32 {
 	g := make([]float32, c*c)
 	gemm32(false, true, c, c, p, 1, f, f, 0, g)
 	return g
@@ -341,7 +341,9 @@ func FeatureLoss(layer string, target *model.Tensor, weight float64) Objective {
 }
 
 func (o featureLoss) Layers() []string { return []string{o.layer} }
-func (o featureLoss) String() string   { return fmt.Sprintf("-%g × feature loss(%s)", o.weight, o.layer) }
+func (o featureLoss) String() string {
+	return fmt.Sprintf("-%g × feature loss(%s)", o.weight, o.layer)
+}
 
 func (o featureLoss) Eval(f *Features, grad bool) ([]float64, error) {
 	v, err := f.Value(o.layer)
@@ -387,22 +389,26 @@ func ReconstructionError(phi, phi0 *model.Tensor) float64 {
 type gramLoss struct {
 	layer  string
 	target []float32 // c x c
+	norm   float64
 	weight float64
 }
 
 // GramMatrix returns the c x c Gram matrix F Fᵀ of a one-image layer value
-// ([1, C, ...]): the style representation of Gatys et al.
+// ([1, C, ...]; F is C x positions): the style representation of Gatys et
+// al.
 func GramMatrix(v *model.Tensor) []float32 {
 	c, p := channelsPositions(v.Shape)
-	return gram(v.Data[:c*p], c, p)
+	return gram32(v.Data[:c*p], c, p)
 }
 
-// GramLoss returns -weight E, Gatys et al.'s style loss at one layer:
-// E = Σ (G - A)² / (4 C² P²), with G the Gram matrix of the image's
-// activations (C channels, P positions) and A = target that of the style
-// image.
+// GramLoss returns -weight ‖G - A‖² / ‖A‖², Gatys et al.'s style loss at
+// one layer, with G the Gram matrix of the image's activations and A =
+// target that of the style image. Gatys et al. divide by 4 C² P² (C
+// channels, P positions) instead of ‖A‖²; dividing by ‖A‖² makes the loss
+// independent of the layer's scale, so that equal weights mean equal
+// importance.
 func GramLoss(layer string, target []float32, weight float64) Objective {
-	return gramLoss{layer, target, weight}
+	return gramLoss{layer, target, math.Max(dot32(target, target), 1e-30), weight}
 }
 
 func (o gramLoss) Layers() []string { return []string{o.layer} }
@@ -417,20 +423,19 @@ func (o gramLoss) Eval(f *Features, grad bool) ([]float64, error) {
 	if len(o.target) != c*c {
 		return nil, fmt.Errorf("style loss: layer %s has %d channels, the style Gram matrix %d values", o.layer, c, len(o.target))
 	}
-	norm := 4 * float64(c) * float64(c) * float64(p) * float64(p)
 	out := make([]float64, f.N)
 	for i := range f.N {
-		g := gram(batchItem(v, i), c, p)
+		g := gram32(batchItem(v, i), c, p)
 		s := 0.0
 		for j, x := range g {
 			d := float64(x) - float64(o.target[j])
 			g[j] = float32(d)
 			s += d * d
 		}
-		out[i] = -o.weight * s / norm
+		out[i] = -o.weight * s / o.norm
 		if grad {
-			// dE/dF = (G - A) F / (C² P²).
-			gemm32(false, false, c, p, c, float32(-4*o.weight/norm), g, batchItem(v, i), 1, batchItem(f.Grad(o.layer), i))
+			// dE/dG = 2 (G - A)/‖A‖², symmetric; dE/dF = 2 (dE/dG) F.
+			gemm32(false, false, c, p, c, float32(-4*o.weight/o.norm), g, batchItem(v, i), 1, batchItem(f.Grad(o.layer), i))
 		}
 	}
 	return out, nil

@@ -62,7 +62,7 @@ func TestObjectiveGradients(t *testing.T) {
 		{"log prob", 2, LogProb("logits", 1)},
 		{"cross-entropy", 1, Scaled(-1, LogProb("logits", 4))},
 		{"feature loss", 1, FeatureLoss("act2", layerValue(t, m, ref, "act2"), 1)},
-		{"style", 2, Sum(GramLoss("act1", gramOf("act1"), 1e3), GramLoss("act2", gramOf("act2"), 1e3))},
+		{"style", 2, Sum(GramLoss("act1", gramOf("act1"), 1), GramLoss("act2", gramOf("act2"), 2))},
 		{"L2 prior", 1, L2Prior(3)},
 		{"alpha prior", 1, AlphaPrior(6, 0.5)},
 		{"TV prior", 2, TVPrior(2, 0.01)},
@@ -168,15 +168,15 @@ func TestObjectiveValues(t *testing.T) {
 		t.Errorf("log prob = %v, want %g", got, want)
 	}
 	// Gram of F = [[1 2] [3 4]]: [[5 11] [11 25]]; the style loss against
-	// zero is -(25+121+121+625)/(4·4·4) = -13.9375.
+	// A = [[1 0] [0 1]] is -(16+121+121+576)/2 = -417.
 	one := model.FromData([]float32{1, 2, 3, 4}, 1, 2, 1, 2)
 	if g := GramMatrix(one); g[0] != 5 || g[1] != 11 || g[2] != 11 || g[3] != 25 {
 		t.Errorf("Gram matrix = %v, want [5 11 11 25]", g)
 	}
 	f1 := NewFeatures(1, map[string]*model.Tensor{"l": one}, "in", PixelSpace{})
-	got, _ = GramLoss("l", make([]float32, 4), 1).Eval(f1, false)
-	if math.Abs(got[0]+13.9375) > 1e-9 {
-		t.Errorf("style loss = %v, want -13.9375", got)
+	got, _ = GramLoss("l", []float32{1, 0, 0, 1}, 1).Eval(f1, false)
+	if math.Abs(got[0]+417) > 1e-9 {
+		t.Errorf("style loss = %v, want -417", got)
 	}
 	// Feature loss of F against 2F: -‖F‖²/‖2F‖² = -1/4, and the
 	// reconstruction error 1/2.

@@ -218,8 +218,8 @@ type run struct {
 	px, x, gpx []float32 // n*chw
 	gv         []float32
 	xt         []float32 // n*chw, the transformed images
-	warps      []*warp // each image's transform at this step,
-	warped     []bool  // if used
+	warps      []*warp   // each image's transform at this step,
+	warped     []bool    // if used
 	netTime    time.Duration
 }
 
@@ -241,7 +241,7 @@ func (o *Optimization) newRun() (*run, error) {
 			return nil, err
 		}
 	}
-	r.rng = rand.New(rand.NewPCG(o.Seed, 0x5eed0f0b1ec7))
+	r.rng = o.rand()
 	n := r.n
 	init := make([]float32, 0)
 	if o.Init != nil {
@@ -304,6 +304,9 @@ func (o *Optimization) newRun() (*run, error) {
 	r.warped = make([]bool, n)
 	return r, nil
 }
+
+// rand returns the run's random number generator, seeded by Seed.
+func (o *Optimization) rand() *rand.Rand { return rand.New(rand.NewPCG(o.Seed, 0x5eed0f0b1ec7)) }
 
 // withDefaults fills a recipe's zero fields.
 func (rec Recipe) withDefaults() Recipe {
