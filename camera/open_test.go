@@ -32,6 +32,14 @@ func TestOpen(t *testing.T) {
 		}
 		src.Close()
 	}
+	v, err := Open(filepath.Join(dir, "v.avi"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := v.Info().String(); s != "v.avi (video, 16x16, 10 fps, 3 frames)" {
+		t.Errorf("video described as %q", s)
+	}
+	v.Close()
 	for _, spec := range []string{"webcam:9", "/dev/video97"} {
 		if _, err := Open(spec, Options{}); !errors.Is(err, ErrNoDevice) {
 			t.Errorf("Open(%q): %v, want ErrNoDevice", spec, err)

@@ -43,7 +43,7 @@ func TestBatchNormForward(t *testing.T) {
 func TestBatchNormNonSpatial(t *testing.T) {
 	x := FromData([]float32{1, 2, 3, 4, 5, 6, 7, 8}, 2, 2, 2)
 	p := func(v ...float32) *Tensor { return FromData(v, 2, 2) }
-	in := []*Tensor{x, p(1, 2, 3, 4), p(0, 1, 0, 1), p(1, 1, 2, 2), p(0, 0, 0, 0)}
+	in := []*Tensor{x, p(1, 2, 3, 4), p(0, 1, 0, 1), p(1, 1, 2, 2), p(1, 1, 1, 1)}
 	attrs := Attrs{"spatial": int64(0), "epsilon": float32(0)}
 	want := []float32{0, 3, 3, 9, 4, 11, 15, 25} // scale*(x-mean) + B
 	for _, consts := range [][]int{{1, 2, 3, 4}, nil} {

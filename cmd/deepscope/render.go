@@ -15,11 +15,6 @@ import (
 	"github.com/deepscope/deepscope/vis"
 )
 
-// renderArgs is the synopsis of render, for the command table.
-const renderArgs = "--model M.onnx --method NAME|all (--class C | --layer L --unit U [--at max|Y,X]) " +
-	"[--mode raw|gray|norm|normblur] [--colormap viridis|jet] [--alpha A] [--cam-layer L] [--samples N] " +
-	"[--steps N] [--seed S] [--patch P] [--stride S] --out OUT.png [--npy RAW.npy] IMAGE | --input-npy X.npy"
-
 // runRender computes one visualization method (or all of them) for a class
 // or a unit and writes it as a PNG, and optionally the raw map as .npy.
 // With --method all it writes OUT-METHOD.png (and RAW-METHOD.npy) for each

@@ -13,22 +13,9 @@ import (
 	"github.com/deepscope/deepscope/vis"
 )
 
-// withRender makes sure the render command is in the table for the test
-// (until it is wired in main.go), restoring the table afterwards.
-func withRender(t *testing.T) {
-	t.Helper()
-	if lookup("render") != nil {
-		return
-	}
-	saved := commands
-	commands = append(slices.Clone(commands), command{"render", renderArgs, "render a visualization", runRender})
-	t.Cleanup(func() { commands = saved })
-}
-
 // --method all writes every method's PNG and raw map plus the contact
 // sheet, which shows the input and every method.
 func TestRenderAll(t *testing.T) {
-	withRender(t)
 	dir := t.TempDir()
 	img := filepath.Join(dir, "img.png")
 	writeUniformPNG(t, img, 8, 8, color.RGBA{200, 40, 90, 255})
@@ -69,7 +56,6 @@ func TestRenderAll(t *testing.T) {
 // One method: the PNG is the network input's size, the raw map the
 // method's own (3xHxW for gradients, the CAM layer's grid for Grad-CAM).
 func TestRenderOne(t *testing.T) {
-	withRender(t)
 	dir := t.TempDir()
 	img := filepath.Join(dir, "img.png")
 	writeUniformPNG(t, img, 10, 10, color.RGBA{20, 140, 90, 255})
@@ -112,7 +98,6 @@ func TestRenderOne(t *testing.T) {
 }
 
 func TestRenderBadInput(t *testing.T) {
-	withRender(t)
 	dir := t.TempDir()
 	img := filepath.Join(dir, "img.png")
 	writeUniformPNG(t, img, 8, 8, color.RGBA{1, 2, 3, 255})

@@ -7,7 +7,7 @@ import (
 )
 
 func TestZZTry(t *testing.T) {
-	withRender(t)
+
 	args := strings.Fields(os.Getenv("TRY_ARGS"))
 	if len(args) == 0 {
 		t.Skip()
