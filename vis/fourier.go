@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/bits"
 	"math/cmplx"
+	"runtime"
+	"sync"
 
 	"gonum.org/v1/gonum/dsp/fourier"
 )
@@ -112,10 +114,16 @@ type fourierParam struct {
 	mix, unmix  [3][3]float64
 	// sig holds the sigmoid outputs of the last render.
 	sig []float32
-	// buffers
-	spec []complex128 // fh*wh
-	line []complex128 // max(fh, fw)
-	z    []float64    // c*h*w
+	z   []float64 // c*h*w
+	// work holds each channel's buffers, so that channels run in parallel.
+	work []fourierWork
+}
+
+// fourierWork is one channel's FFT buffers.
+type fourierWork struct {
+	spec   []complex128 // fh*wh
+	line   []complex128 // max(fh, fw)
+	canvas []float64    // fh*fw
 }
 
 // newFourierParam returns a Fourier parameterization with a zero spectrum
@@ -128,9 +136,12 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 		scale:       make([]float64, fh*wh),
 		decorrelate: decorrelate && c == 3,
 		sig:         make([]float32, n*c*h*w),
-		spec:        make([]complex128, fh*wh),
-		line:        make([]complex128, max(fh, fw)),
 		z:           make([]float64, c*h*w),
+		work:        make([]fourierWork, c),
+	}
+	for ch := range p.work {
+		p.work[ch] = fourierWork{spec: make([]complex128, fh*wh), line: make([]complex128, max(fh, fw)),
+			canvas: make([]float64, fh*fw)}
 	}
 	if p.decorrelate {
 		p.mix = decorrelation(bgr)
@@ -186,32 +197,32 @@ func (p *fourierParam) plane(i, ch int) []float32 {
 	return p.v[off : off+k]
 }
 
-// columns transforms each of the wh columns of p.spec along ky.
-func (p *fourierParam) columns(inverse bool) {
-	col := p.line[:p.fh]
+// columns transforms each of the wh columns of wk.spec along ky.
+func (p *fourierParam) columns(wk *fourierWork, inverse bool) {
+	col := wk.line[:p.fh]
 	for kx := range p.wh {
 		for ky := range p.fh {
-			col[ky] = p.spec[ky*p.wh+kx]
+			col[ky] = wk.spec[ky*p.wh+kx]
 		}
 		fft(col, inverse)
 		for ky := range p.fh {
-			p.spec[ky*p.wh+kx] = col[ky]
+			wk.spec[ky*p.wh+kx] = col[ky]
 		}
 	}
 }
 
-// inverseRows turns the half-spectrum rows 0..rows-1 of p.spec into real
+// inverseRows turns the half-spectrum rows 0..rows-1 of wk.spec into real
 // rows (the first w values of each go to out, h x w, times norm), two rows
 // per complex transform: with A and B Hermitian-extended (the imaginary
 // parts of their DC and Nyquist terms dropped), IDFT(A + iB) = a + ib.
-func (p *fourierParam) inverseRows(out []float64, rows int, norm float64) {
+func (p *fourierParam) inverseRows(wk *fourierWork, out []float64, rows int, norm float64) {
 	fw, wh, w := p.fw, p.wh, p.w
-	buf := p.line[:fw]
+	buf := wk.line[:fw]
 	ext := func(y, k int) complex128 {
 		if y >= rows {
 			return 0
 		}
-		row := p.spec[y*wh : (y+1)*wh]
+		row := wk.spec[y*wh : (y+1)*wh]
 		switch {
 		case k == 0 || k == fw/2:
 			return complex(real(row[k]), 0)
@@ -234,16 +245,16 @@ func (p *fourierParam) inverseRows(out []float64, rows int, norm float64) {
 	}
 }
 
-// forwardRows sets rows 0..fh-1 of p.spec to the half-spectra of the real
+// forwardRows sets rows 0..fh-1 of wk.spec to the half-spectra of the real
 // rows of in (rows x fw values, rows beyond them zero), two rows per complex
 // transform: with Z = DFT(a + ib), A[k] = (Z[k] + conj Z[-k])/2 and
 // B[k] = (Z[k] - conj Z[-k])/2i.
-func (p *fourierParam) forwardRows(in []float64, rows int) {
+func (p *fourierParam) forwardRows(wk *fourierWork, in []float64, rows int) {
 	fw, wh := p.fw, p.wh
-	buf := p.line[:fw]
+	buf := wk.line[:fw]
 	for y := 0; y < p.fh; y += 2 {
 		if y >= rows {
-			clear(p.spec[y*wh:])
+			clear(wk.spec[y*wh:])
 			break
 		}
 		for x := range fw {
@@ -256,8 +267,8 @@ func (p *fourierParam) forwardRows(in []float64, rows int) {
 		fft(buf, false)
 		for k := range wh {
 			z, zc := buf[k], cmplx.Conj(buf[(fw-k)%fw])
-			p.spec[y*wh+k] = (z + zc) * 0.5
-			p.spec[(y+1)*wh+k] = (z - zc) * complex(0, -0.5)
+			wk.spec[y*wh+k] = (z + zc) * 0.5
+			wk.spec[(y+1)*wh+k] = (z - zc) * complex(0, -0.5)
 		}
 	}
 }
@@ -268,14 +279,15 @@ func (p *fourierParam) render(px []float32) {
 	h, w := p.h, p.w
 	norm := 1 / float64(p.fh*p.fw)
 	for i := range p.n {
-		for ch := range p.c {
+		parallelFor(p.c, func(ch int) {
+			wk := &p.work[ch]
 			v := p.plane(i, ch)
-			for k := range p.spec {
-				p.spec[k] = complex(float64(v[2*k])*p.scale[k], float64(v[2*k+1])*p.scale[k])
+			for k := range wk.spec {
+				wk.spec[k] = complex(float64(v[2*k])*p.scale[k], float64(v[2*k+1])*p.scale[k])
 			}
-			p.columns(true)
-			p.inverseRows(p.z[ch*h*w:(ch+1)*h*w], h, norm)
-		}
+			p.columns(wk, true)
+			p.inverseRows(wk, p.z[ch*h*w:(ch+1)*h*w], h, norm)
+		})
 		p.finish(p.z, px[i*p.c*h*w:(i+1)*p.c*h*w], p.sig[i*p.c*h*w:(i+1)*p.c*h*w])
 	}
 }
@@ -283,17 +295,19 @@ func (p *fourierParam) render(px []float32) {
 // finish mixes the colours of z (c planes) and applies the sigmoid.
 func (p *fourierParam) finish(z []float64, px, sig []float32) {
 	hw := p.h * p.w
-	for j := range hw {
-		for ch := range p.c {
-			y := z[ch*hw+j]
-			if p.decorrelate {
-				y = p.mix[ch][0]*z[j] + p.mix[ch][1]*z[hw+j] + p.mix[ch][2]*z[2*hw+j]
+	parallelRange(hw, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			for ch := range p.c {
+				y := z[ch*hw+j]
+				if p.decorrelate {
+					y = p.mix[ch][0]*z[j] + p.mix[ch][1]*z[hw+j] + p.mix[ch][2]*z[2*hw+j]
+				}
+				s := float32(1 / (1 + math.Exp(-y)))
+				sig[ch*hw+j] = s
+				px[ch*hw+j] = s
 			}
-			s := float32(1 / (1 + math.Exp(-y)))
-			sig[ch*hw+j] = s
-			px[ch*hw+j] = s
 		}
-	}
+	})
 }
 
 // backprop applies the chain rule backwards through the sigmoid, the colour
@@ -306,33 +320,38 @@ func (p *fourierParam) backprop(gpx, gv []float32) {
 	h, w, fw, wh := p.h, p.w, p.fw, p.wh
 	hw := h * w
 	norm := 1 / float64(p.fh*p.fw)
-	canvas := make([]float64, h*fw)
 	for i := range p.n {
 		sig := p.sig[i*p.c*hw : (i+1)*p.c*hw]
 		g := gpx[i*p.c*hw : (i+1)*p.c*hw]
-		for j := range hw {
-			var gy [3]float64
-			for ch := range p.c {
-				s := float64(sig[ch*hw+j])
-				gy[ch] = float64(g[ch*hw+j]) * s * (1 - s)
-			}
-			for d := range p.c {
-				if p.decorrelate {
-					p.z[d*hw+j] = p.mix[0][d]*gy[0] + p.mix[1][d]*gy[1] + p.mix[2][d]*gy[2]
-				} else {
-					p.z[d*hw+j] = gy[d]
+		parallelRange(hw, func(lo, hi int) {
+			for j := lo; j < hi; j++ {
+				var gy [3]float64
+				for ch := range p.c {
+					s := float64(sig[ch*hw+j])
+					gy[ch] = float64(g[ch*hw+j]) * s * (1 - s)
+				}
+				for d := range p.c {
+					if p.decorrelate {
+						p.z[d*hw+j] = p.mix[0][d]*gy[0] + p.mix[1][d]*gy[1] + p.mix[2][d]*gy[2]
+					} else {
+						p.z[d*hw+j] = gy[d]
+					}
 				}
 			}
-		}
-		for ch := range p.c {
+		})
+		parallelFor(p.c, func(ch int) {
+			wk := &p.work[ch]
 			z := p.z[ch*hw : (ch+1)*hw]
+			canvas := wk.canvas[:h*fw]
 			for y := range h {
+				row := canvas[y*fw : (y+1)*fw]
 				for x := range w {
-					canvas[y*fw+x] = z[y*w+x] * norm
+					row[x] = z[y*w+x] * norm
 				}
+				clear(row[w:])
 			}
-			p.forwardRows(canvas, h)
-			p.columns(false)
+			p.forwardRows(wk, canvas, h)
+			p.columns(wk, false)
 			k := 2 * p.fh * wh
 			out := gv[(i*p.c+ch)*k : (i*p.c+ch+1)*k]
 			for ky := range p.fh {
@@ -343,11 +362,11 @@ func (p *fourierParam) backprop(gpx, gv []float32) {
 						c = 1
 					}
 					s := c * p.scale[j]
-					out[2*j] = float32(real(p.spec[j]) * s)
-					out[2*j+1] = float32(imag(p.spec[j]) * s)
+					out[2*j] = float32(real(wk.spec[j]) * s)
+					out[2*j+1] = float32(imag(wk.spec[j]) * s)
 				}
 			}
-		}
+		})
 	}
 }
 
@@ -372,22 +391,23 @@ func (p *fourierParam) setPixels(i int, px []float32) {
 			}
 		}
 	}
-	canvas := make([]float64, fh*fw)
 	for ch := range p.c {
+		wk := &p.work[ch]
 		z := p.z[ch*hw : (ch+1)*hw]
+		canvas := wk.canvas
 		for y := range fh {
 			for x := range fw {
 				canvas[y*fw+x] = z[mirror(y, h)*w+mirror(x, w)]
 			}
 		}
-		p.forwardRows(canvas, fh)
-		p.columns(false)
+		p.forwardRows(wk, canvas, fh)
+		p.columns(wk, false)
 		// render: z = IDFT(X·scale)/(fh·fw) and IDFT(DFT(z)) = fh·fw·z,
 		// so X = DFT(z) / scale.
 		v := p.plane(i, ch)
-		for k := range p.spec {
-			v[2*k] = float32(real(p.spec[k]) / p.scale[k])
-			v[2*k+1] = float32(imag(p.spec[k]) / p.scale[k])
+		for k := range wk.spec {
+			v[2*k] = float32(real(wk.spec[k]) / p.scale[k])
+			v[2*k+1] = float32(imag(wk.spec[k]) / p.scale[k])
 		}
 	}
 }
@@ -423,4 +443,24 @@ func (p *pixelParam) project() {
 		}
 		p.v[i] = min(x, hi)
 	}
+}
+
+// parallelFor runs f(0) .. f(n-1) concurrently and waits for them.
+func parallelFor(n int, f func(i int)) {
+	if n == 1 {
+		f(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { f(i) })
+	}
+	wg.Wait()
+}
+
+// parallelRange splits [0, n) into one chunk per processor and runs f on
+// the chunks concurrently.
+func parallelRange(n int, f func(lo, hi int)) {
+	k := min(runtime.GOMAXPROCS(0), max(1, n/4096))
+	parallelFor(k, func(i int) { f(i*n/k, (i+1)*n/k) })
 }

@@ -145,3 +145,15 @@ func TestInvert3(t *testing.T) {
 		t.Errorf("largest column norm %g, want 1", mx)
 	}
 }
+
+// BenchmarkFourier224 renders and backpropagates one 224 x 224 RGB image
+// (a 256 x 256 spectrum): the parameterization's cost per step.
+func BenchmarkFourier224(b *testing.B) {
+	p := newFourierParam(1, 3, 224, 224, 1, true, false)
+	px := make([]float32, 3*224*224)
+	gv := make([]float32, len(p.v))
+	for b.Loop() {
+		p.render(px)
+		p.backprop(px, gv)
+	}
+}

@@ -53,27 +53,23 @@ func (Occlusion) Compute(ctx context.Context, r *Request) (*Map, error) {
 	}
 	clean.acts.Release()
 	s0 := clean.scores[0]
-	drop := make([]float32, gh*gw)
 	x := r.Input.Data
-	err = r.batches(ctx, gh*gw, false, model.Vanilla, nil,
-		func(i int, dst []float32) {
-			copy(dst, x)
-			y0, x0 := i/gw*stride, i%gw*stride
-			for ch := range c {
-				for y := y0; y < y0+ph; y++ {
-					row := dst[(ch*h+y)*w:]
-					clear(row[x0 : x0+pw])
-				}
+	scores, err := r.Scores(ctx, gh*gw, func(i int, dst []float32) {
+		copy(dst, x)
+		y0, x0 := i/gw*stride, i%gw*stride
+		for ch := range c {
+			for y := y0; y < y0+ph; y++ {
+				row := dst[(ch*h+y)*w:]
+				clear(row[x0 : x0+pw])
 			}
-		},
-		func(first int, p *pass) error {
-			for j, s := range p.scores {
-				drop[first+j] = float32(s0 - s)
-			}
-			return nil
-		})
+		}
+	})
 	if err != nil {
 		return nil, err
+	}
+	drop := make([]float32, gh*gw)
+	for i, s := range scores {
+		drop[i] = float32(s0 - s)
 	}
 	return &Map{Method: "occlusion", Kind: HeatMap, Data: model.FromData(drop, gh, gw), Height: h, Width: w,
 		Origin: [2]float64{float64(ph-1) / 2, float64(pw-1) / 2}, Step: [2]float64{float64(stride), float64(stride)},

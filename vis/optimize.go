@@ -243,19 +243,19 @@ func (o *Optimization) newRun() (*run, error) {
 	}
 	r.rng = o.rand()
 	n := r.n
-	init := make([]float32, 0)
+	var start []float32
 	if o.Init != nil {
 		x := o.Init
 		if x.DType != model.Float32 || x.Rank() != 4 || (x.Shape[0] != 1 && x.Shape[0] != n) || !model.SameShape(x.Shape[1:], in.Shape[1:]) || len(x.Data) != x.Len() {
 			return nil, fmt.Errorf("optimize: the initial image is %v; want [1 or %d, %d, %d, %d]", x, n, r.c, r.h, r.w)
 		}
-		init = make([]float32, n*r.chw)
+		start = make([]float32, n*r.chw)
 		for i := range n {
 			src := x.Data[:r.chw]
 			if x.Shape[0] == n {
 				src = x.Data[i*r.chw : (i+1)*r.chw]
 			}
-			r.space.toPixels(init[i*r.chw:(i+1)*r.chw], src, r.c)
+			r.space.toPixels(start[i*r.chw:(i+1)*r.chw], src, r.c)
 		}
 	}
 	switch rec.Param {
@@ -264,9 +264,9 @@ func (o *Optimization) newRun() (*run, error) {
 			return nil, errors.New("optimize: Yosinski's regularizers work on pixels; use the pixel parameterization")
 		}
 		f := newFourierParam(n, r.c, r.h, r.w, rec.DecayPower, rec.Decorrelate, r.space.BGR)
-		if len(init) > 0 {
+		if len(start) > 0 {
 			for i := range n {
-				f.setPixels(i, init[i*r.chw:(i+1)*r.chw])
+				f.setPixels(i, start[i*r.chw:(i+1)*r.chw])
 			}
 		} else {
 			for i := range f.v {
@@ -279,8 +279,8 @@ func (o *Optimization) newRun() (*run, error) {
 		if p.lo != nil && (len(p.lo) != len(p.v) || len(p.hi) != len(p.v)) {
 			return nil, errors.New("optimize: pixel bounds do not match the images")
 		}
-		if len(init) > 0 {
-			copy(p.v, init)
+		if len(start) > 0 {
+			copy(p.v, start)
 		} else {
 			for i := range p.v {
 				p.v[i] = float32(0.5 + r.rng.NormFloat64()*rec.InitNoise)
@@ -428,10 +428,10 @@ func (r *run) gradient(train bool) ([]float64, error) {
 			r.warps[i] = tf.draw(r.rng, r.h, r.w, r.warps[i])
 			xt := r.xt[i*r.chw : (i+1)*r.chw]
 			hw := r.h * r.w
-			for ch := range r.c {
+			parallelFor(r.c, func(ch int) {
 				grey := float32(r.space.Gain[ch]*0.5 + r.space.Bias[ch])
 				r.warps[i].apply(xt[ch*hw:(ch+1)*hw], xi[ch*hw:(ch+1)*hw], grey)
-			}
+			})
 			xs[i] = model.FromData(xt, 1, r.c, r.h, r.w)
 			r.warped[i] = true
 		} else {
@@ -473,9 +473,7 @@ func (r *run) gradient(train bool) ([]float64, error) {
 		gpx := r.gpx[i*r.chw : (i+1)*r.chw]
 		if wp := r.warps[i]; r.warped[i] {
 			clear(gpx)
-			for ch := range r.c {
-				wp.adjoint(gpx[ch*hw:(ch+1)*hw], g[ch*hw:(ch+1)*hw])
-			}
+			parallelFor(r.c, func(ch int) { wp.adjoint(gpx[ch*hw:(ch+1)*hw], g[ch*hw:(ch+1)*hw]) })
 		} else {
 			copy(gpx, g)
 		}
@@ -571,12 +569,14 @@ func (a *adam) step(v, g []float32) {
 	a.t++
 	c1 := 1 - math.Pow(0.9, float64(a.t))
 	c2 := 1 - math.Pow(0.999, float64(a.t))
-	for i, gi := range g {
-		x := float64(gi)
-		a.m[i] = 0.9*a.m[i] + 0.1*x
-		a.s[i] = 0.999*a.s[i] + 0.001*x*x
-		v[i] += float32(a.lr * (a.m[i] / c1) / (math.Sqrt(a.s[i]/c2) + 1e-8))
-	}
+	parallelRange(len(g), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x := float64(g[i])
+			a.m[i] = 0.9*a.m[i] + 0.1*x
+			a.s[i] = 0.999*a.s[i] + 0.001*x*x
+			v[i] += float32(a.lr * (a.m[i] / c1) / (math.Sqrt(a.s[i]/c2) + 1e-8))
+		}
+	})
 }
 
 // momentum is heavy-ball gradient ascent: vel = 0.9 vel + lr g; v += vel.

@@ -124,7 +124,7 @@ var presets = map[string]Recipe{
 	// parameterization with 1/f scaling and colour decorrelation, Adam
 	// 0.05, jitter, zoom and rotation.
 	"lucid": {Param: ParamFourier, Decorrelate: true, DecayPower: 1, InitNoise: 0.01,
-		Transforms: Transforms{Jitter: 12, ScaleMin: 0.9, ScaleMax: 1.1, Rotate: 10},
+		Transforms: Transforms{Jitter: 16, ScaleMin: 0.85, ScaleMax: 1, Rotate: 10},
 		Optimizer:  "adam", LR: 0.05, Steps: 128},
 	// Yosinski et al. 2015, Table 1's four hyperparameter combinations
 	// (decay, blur every, blur width, norm percentile, contribution

@@ -72,7 +72,14 @@ func newWarp(h, w int, dy, dx, s, angle float64, wrap bool, wp *warp) *warp {
 	wp.h, wp.w = h, w
 	cy, cx := float64(h-1)/2, float64(w-1)/2
 	cos, sin := math.Cos(angle)/s, math.Sin(angle)/s
-	for y := range h {
+	parallelRange(h, func(ylo, yhi int) { wp.rows(ylo, yhi, cy, cx, dy, dx, cos, sin, wrap) })
+	return wp
+}
+
+// rows fills the taps of output rows [ylo, yhi).
+func (wp *warp) rows(ylo, yhi int, cy, cx, dy, dx, cos, sin float64, wrap bool) {
+	h, w := wp.h, wp.w
+	for y := ylo; y < yhi; y++ {
 		for x := range w {
 			qy, qx := float64(y)-cy-dy, float64(x)-cx-dx
 			sy := cos*qy - sin*qx + cy
@@ -106,7 +113,6 @@ func newWarp(h, w int, dy, dx, s, angle float64, wrap bool, wp *warp) *warp {
 			}
 		}
 	}
-	return wp
 }
 
 // apply writes the warped plane src into dst (h*w each); taps outside the

@@ -78,3 +78,20 @@ func TestWarpGeometry(t *testing.T) {
 		t.Error("active() is wrong")
 	}
 }
+
+// BenchmarkWarp224 draws a Lucid-style transform of a 224 x 224 RGB image
+// and applies it and its adjoint: the transforms' cost per step.
+func BenchmarkWarp224(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	tf := Transforms{Jitter: 16, ScaleMin: 0.85, ScaleMax: 1, Rotate: 10}
+	x := make([]float32, 224*224)
+	y := make([]float32, 224*224)
+	var wp *warp
+	for b.Loop() {
+		wp = tf.draw(rng, 224, 224, wp)
+		for range 3 {
+			wp.apply(y, x, 0.5)
+			wp.adjoint(x, y)
+		}
+	}
+}

@@ -175,8 +175,8 @@ func (r *Request) heatMap(method, layer string, data []float32, h, w int, score 
 	return m
 }
 
-// pass is one forward pass with the target's scores and, when mode is not
-// nil, a backward pass to the wanted layers.
+// pass is one forward pass with the target's scores (one per batch item)
+// and, from gradients, the target's gradients of the wanted layers.
 type pass struct {
 	acts   *model.Activations
 	scores []float64
@@ -314,6 +314,27 @@ func probeBatch(m *model.Model) bool {
 		}
 	}
 	return true
+}
+
+// Scores returns the target's score on n variants of the input, written
+// by fill into dst (a buffer of the input's size, holding whatever the
+// previous variant left there), e.g. the perturbed inputs of occlusion or
+// of deletion and insertion curves. The variants are batched when the
+// model takes a batch; r.Progress sees each pass, and cancelling ctx stops
+// at the next one.
+func (r *Request) Scores(ctx context.Context, n int, fill func(i int, dst []float32)) ([]float64, error) {
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	out := make([]float64, n)
+	err := r.batches(ctx, n, false, model.Vanilla, nil, fill, func(first int, p *pass) error {
+		copy(out[first:], p.scores)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // batches feeds total copies of the input through the model, b at a time

@@ -24,9 +24,9 @@ func runRender(c *cli, args []string) error {
 	var in inputFlags
 	in.register(fs)
 	method := fs.String("method", "", "the `method`: "+strings.Join(vis.Names(), ", ")+", or all (required)")
-	class := fs.Int("class", -1, "explain the logit of class `C` (the input of a final Softmax)")
+	class := fs.Int("class", 0, "explain the logit of class `C` (the input of a final Softmax)")
 	layer := fs.String("layer", "", "explain a unit of the layer `L` (see 'deepscope layers'); needs --unit")
-	unit := fs.Int("unit", -1, "the unit (channel) `U` of --layer")
+	unit := fs.Int("unit", 0, "the unit (channel) `U` of --layer")
 	at := fs.String("at", "", "take --layer's unit only at its strongest position (max) or at one position `Y,X` (default: summed over positions)")
 	mode := fs.String("mode", "", "display `mode` of input-space maps: raw, gray, norm or normblur (default: the method's own)")
 	colormap := fs.String("colormap", "viridis", "heat-map `colormap`: viridis or jet")
