@@ -125,6 +125,7 @@ func TestDownload(t *testing.T) {
 		t.Errorf("requests %q", r)
 	}
 	// A verified copy is not fetched again.
+	d.Progress = nil
 	if _, err := d.Get(context.Background(), s.model()); err != nil {
 		t.Fatal(err)
 	}

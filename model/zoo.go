@@ -76,15 +76,34 @@ func (z ZooModel) Sidecar() *Sidecar {
 // SidecarJSON returns the sidecar file content for the model.
 func (z ZooModel) SidecarJSON() []byte {
 	s := z.Sidecar()
-	data, err := json.MarshalIndent(struct {
-		Name   string    `json:"name"`
-		Input  InputSpec `json:"input"`
-		Labels string    `json:"labels"`
-	}{s.Name, s.Input, s.LabelsFile}, "", "  ")
-	if err != nil {
-		panic(err) // plain values only
+	return FormatSidecar(s.Name, s.Input, s.LabelsFile)
+}
+
+// FormatSidecar writes sidecar JSON in the layout of the shared models'
+// sidecars, one line per field:
+//
+//	{
+//	  "name": "...",
+//	  "input": {"width": 224, "height": 224, "color": "RGB", ...},
+//	  "labels": "imagenet_labels.txt"
+//	}
+//
+// labels is a labels file name, omitted when empty.
+func FormatSidecar(name string, in InputSpec, labels string) []byte {
+	q := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(err) // plain values only
+		}
+		return string(b)
 	}
-	return append(data, '\n')
+	var b strings.Builder
+	fmt.Fprintf(&b, "{\n  \"name\": %s,\n  \"input\": %s", q(name), strings.ReplaceAll(strings.ReplaceAll(q(in), ",\"", ", \""), "\":", "\": "))
+	if labels != "" {
+		fmt.Fprintf(&b, ",\n  \"labels\": %s", q(labels))
+	}
+	b.WriteString("\n}\n")
+	return []byte(b.String())
 }
 
 var (

@@ -56,7 +56,6 @@ func pngSize(t *testing.T, path string) (int, int) {
 	return cfg.Width, cfg.Height
 }
 
-
 func TestOptimizationCommands(t *testing.T) {
 	dir := t.TempDir()
 	photo := testPNG(t, 20, 14, 3)

@@ -1,7 +1,6 @@
 package demo
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -58,19 +57,10 @@ func (n *Network) ONNX() ([]byte, error) { return n.Graph().Marshal() }
 // (pixel/255 - Mean)/Std, stretched (Fashion-MNIST images are centred
 // 28x28 already), labels from LabelsFile.
 func (n *Network) Sidecar() []byte {
-	sc := map[string]any{
-		"name": "Fashion-MNIST CNN (deepscope demo)",
-		"input": map[string]any{
-			"width": Side, "height": Side, "color": model.Gray, "scale": 255,
-			"mean": []float64{n.Mean}, "std": []float64{n.Std}, "resize": model.ResizeStretch,
-		},
-		"labels": LabelsFile,
-	}
-	data, err := json.MarshalIndent(sc, "", "  ")
-	if err != nil {
-		panic(err) // only plain values above
-	}
-	return append(data, '\n')
+	return model.FormatSidecar("Fashion-MNIST CNN (deepscope demo)", model.InputSpec{
+		Width: Side, Height: Side, Color: model.Gray, Scale: 255,
+		Mean: []float64{n.Mean}, Std: []float64{n.Std}, Resize: model.ResizeStretch,
+	}, LabelsFile)
 }
 
 // LabelsText is the labels file: one class name per line.

@@ -41,9 +41,13 @@ type Network struct {
 	Mean, Std      float64
 }
 
+// DefaultEpochs is the number of passes over the training set that gives
+// the committed network.
+const DefaultEpochs = 10
+
 // Config tunes training. Zero fields take the defaults.
 type Config struct {
-	Epochs    int     // passes over the data; default 10
+	Epochs    int     // passes over the data; default DefaultEpochs
 	Seed      int64   // initial weights, shuffling and flips; same seed, same network
 	BatchSize int     // default 64
 	LearnRate float64 // Adam's peak step size, decayed to 0 on a cosine; default 0.003
@@ -61,7 +65,7 @@ type Stats struct {
 
 func (c *Config) defaults() {
 	if c.Epochs <= 0 {
-		c.Epochs = 10
+		c.Epochs = DefaultEpochs
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 64

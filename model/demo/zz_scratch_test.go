@@ -1,9 +1,8 @@
 package demo
-import ("testing";"context";"os")
-func TestScratchSpeed(t *testing.T){
+import ("testing";"context")
+func TestScratchExport(t *testing.T){
 	d, err := Load(DataDir, "train"); if err != nil { t.Fatal(err) }
-	net, st, err := Train(context.Background(), d.Subset(3200), Config{Epochs:1, Seed:1, LearnRate: 0.001, Log: os.Stdout})
+	net, _, err := Train(context.Background(), d.Subset(640), Config{Epochs:1, Seed:1})
 	if err != nil { t.Fatal(err) }
-	_ = net
-	t.Log(st.Duration, st.EpochLoss)
+	if err := Export("../../assets", net); err != nil { t.Fatal(err) }
 }

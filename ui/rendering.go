@@ -1,0 +1,146 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"time"
+
+	"github.com/deepscope/deepscope/model"
+	"github.com/deepscope/deepscope/vis"
+)
+
+// renderKey says what a rendering explains and how, whatever the frame.
+type renderKey struct {
+	Layer  string
+	Unit   int
+	AtMax  bool
+	Method string
+}
+
+func (k renderKey) String() string {
+	at := ""
+	if k.AtMax {
+		at = "@max"
+	}
+	return fmt.Sprintf("%s %s:%d%s", k.Method, k.Layer, k.Unit, at)
+}
+
+// rendering is a finished rendering job: the raw map of one frame and the
+// picture drawn from it.
+type rendering struct {
+	key    renderKey
+	target string    // what the target is, for people
+	seq    uint64    // the frame
+	done   time.Time // when the frame was computed
+	took   time.Duration
+	m      *vis.Map
+	base   *image.RGBA // the frame's input picture, under heat maps
+	err    error
+
+	display string      // the display img was drawn in
+	img     *image.RGBA // m drawn
+}
+
+// wantKey returns the rendering the state asks for, and false when the
+// rendering is off or there is nothing to explain.
+func wantKey(s State) (renderKey, bool) {
+	l := s.BackLayer()
+	if s.Method == MethodOff || s.Method == "" || l.Name == "" {
+		return renderKey{}, false
+	}
+	return renderKey{Layer: l.Name, Unit: s.BackUnit().Unit, AtMax: s.AtMax && !l.FC(), Method: s.Method}, true
+}
+
+// targetFor returns the vis target of a key: the class logit for a unit of
+// the logits (or of the softmax of them), else the unit of its layer.
+func targetFor(m *model.Model, k renderKey) (vis.Target, error) {
+	logits := vis.LogitLayer(m)
+	class := k.Layer == logits
+	if !class && k.Layer == m.Output() {
+		if op, in, ok := m.Producer(k.Layer); ok && (op == "Softmax" || op == "LogSoftmax") && len(in) > 0 && in[0] == logits {
+			class = true
+		}
+	}
+	if class {
+		return vis.ClassTarget(m, k.Unit)
+	}
+	at := vis.AtSum
+	if k.AtMax {
+		at = vis.AtMax
+	}
+	return vis.UnitTarget(m, k.Layer, k.Unit, at, 0, 0)
+}
+
+// fastModes are the methods that take one backward pass, which the
+// explorer runs on the frame's own forward pass (saving one) so that they
+// keep up with a live stream: the rule and the default display mode.
+var fastModes = map[string]struct {
+	mode    model.Mode
+	display string
+}{
+	"saliency":   {model.Vanilla, vis.ModeGray},
+	"guided":     {model.Guided, vis.ModeRaw},
+	"deconv":     {model.Deconvnet, vis.ModeRaw},
+	"gradxinput": {model.Vanilla, vis.ModeGray},
+}
+
+// computeMap computes the rendering k of frame f.
+func computeMap(ctx context.Context, m *model.Model, f *frame, k renderKey, t vis.Target, progress func(done, total int)) (*vis.Map, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if fm, ok := fastModes[k.Method]; ok {
+		return backpropFrame(m, f, k.Method, t, fm.mode, fm.display)
+	}
+	meth, err := vis.Lookup(k.Method)
+	if err != nil {
+		return nil, err
+	}
+	return meth.Compute(ctx, &vis.Request{Model: m, Input: f.input.Clone(), Target: t, Progress: progress})
+}
+
+// backpropFrame is vis's gradient-family method computed from the
+// frame's forward pass: seed the target, back-propagate with the rule to
+// the input. (vis runs its own forward pass for the same result.)
+func backpropFrame(m *model.Model, f *frame, method string, t vis.Target, mode model.Mode, display string) (*vis.Map, error) {
+	seed, err := t.Seed(f.acts)
+	if err != nil {
+		return nil, err
+	}
+	scores, err := t.Scores(f.acts)
+	if err != nil {
+		return nil, err
+	}
+	in := m.Input().Name
+	grads, err := m.Backward(f.acts, map[string]*model.Tensor{t.Layer: seed}, mode, in)
+	if err != nil {
+		return nil, err
+	}
+	g := grads[in]
+	if g == nil || g.Rank() != 4 {
+		return nil, fmt.Errorf("%s: no input gradient", method)
+	}
+	c, h, w := g.Shape[1], g.Shape[2], g.Shape[3]
+	data := g.Data[:c*h*w]
+	if method == "gradxinput" {
+		for i, x := range f.input.Data[:len(data)] {
+			data[i] *= x
+		}
+	}
+	return &vis.Map{Method: method, Kind: vis.InputMap, Data: model.FromData(data, c, h, w),
+		Height: h, Width: w, Score: scores[0], Mode: display}, nil
+}
+
+// drawRendering draws a rendering's map in a display filter.
+func drawRendering(r *rendering, display string, bgr bool) (*image.RGBA, error) {
+	mode := ""
+	if display != DisplayAuto {
+		mode = display
+	}
+	var base image.Image
+	if r.base != nil {
+		base = r.base
+	}
+	return vis.Render(r.m, base, vis.Style{Mode: mode, Colormap: "viridis", Alpha: 0.5, BGR: bgr})
+}
