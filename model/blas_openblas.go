@@ -18,17 +18,56 @@ import (
 
 const blasBackend = "openblas"
 
+// goSplit is set when deepscope, not OpenBLAS, spreads a product over the
+// CPUs. OpenBLAS's own worker threads spin while they wait for work, which
+// costs the live stream (two threads per frame: reader and network) and
+// background jobs their CPU: measured on tiny_darknet, 91-102 ms of CPU per
+// frame with OpenBLAS threads against 56-61 ms single-threaded. So unless
+// the user sets OPENBLAS_NUM_THREADS, OpenBLAS runs single-threaded and
+// sgemmBackend splits large products across goroutines.
+var goSplit bool
+
 func init() {
-	// OpenBLAS sizes its thread pool from the environment; without
-	// OPENBLAS_NUM_THREADS use every CPU Go sees.
 	if _, set := os.LookupEnv("OPENBLAS_NUM_THREADS"); !set {
-		C.openblas_set_num_threads(C.int(runtime.NumCPU()))
+		C.openblas_set_num_threads(1)
+		goSplit = runtime.NumCPU() > 1
 	}
 }
 
-// sgemmBackend calls OpenBLAS cblas_sgemm; sgemm has ruled out empty
-// products, so every slice has a first element.
+// gemmSplitFlops is the product size (m*n*k) above which sgemmBackend splits
+// the work across goroutines.
+const gemmSplitFlops = 1 << 20
+
+// sgemmBackend computes the product with OpenBLAS, splitting the rows (or,
+// for short wide products, the columns) of C across goroutines when the
+// product is large.
 func sgemmBackend(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !goSplit || m*n*k < gemmSplitFlops {
+		cblasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if m >= n {
+		splitWork(m, m*n*k, func(lo, hi int) {
+			aoff := lo * lda // rows of A
+			if transA {
+				aoff = lo // columns of the stored A
+			}
+			cblasSgemm(transA, transB, hi-lo, n, k, alpha, a[aoff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+		})
+		return
+	}
+	splitWork(n, m*n*k, func(lo, hi int) {
+		boff := lo // columns of B
+		if transB {
+			boff = lo * ldb // rows of the stored B
+		}
+		cblasSgemm(transA, transB, m, hi-lo, k, alpha, a, lda, b[boff:], ldb, beta, c[lo:], ldc)
+	})
+}
+
+// cblasSgemm calls OpenBLAS cblas_sgemm; sgemm has ruled out empty
+// products, so every slice has a first element.
+func cblasSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ta, tb := uint32(C.CblasNoTrans), uint32(C.CblasNoTrans)
 	if transA {
 		ta = C.CblasTrans

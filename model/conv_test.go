@@ -532,10 +532,16 @@ func TestSgemmMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewSource(10))
 	for trial := 0; trial < 40; trial++ {
 		m, n, k := 1+r.Intn(70), 1+r.Intn(70), r.Intn(70)
-		if trial == 0 {
-			m, n, k = 300, 257, 190 // large enough for a threaded OpenBLAS run
-		}
 		transA, transB := r.Intn(2) == 1, r.Intn(2) == 1
+		if trial < 8 {
+			// Large enough to be split across goroutines (by rows, then by
+			// columns), with every transpose combination.
+			m, n, k = 300, 257, 190
+			if trial >= 4 {
+				m, n, k = 40, 300, 120
+			}
+			transA, transB = trial%2 == 1, trial/2%2 == 1
+		}
 		alpha := float32(r.Float64()*2 - 1)
 		beta := []float32{0, 1, 0.5}[r.Intn(3)]
 		ar, ac := m, k

@@ -97,6 +97,8 @@ type App struct {
 	redraw   chan struct{}
 	jobs     Jobs
 	closed   atomic.Bool
+	// compute computes a rendering (computeMap; tests replace it).
+	compute func(ctx context.Context, m *model.Model, f *frame, k renderKey, t vis.Target, progress func(done, total int)) (*vis.Map, error)
 
 	mu         sync.Mutex // guards the fields below
 	st         State
@@ -173,7 +175,8 @@ func newApp(fa fyne.App, opts Options, sync bool) *App {
 	if a.sourceSpec != "webcam" && !strings.HasPrefix(a.sourceSpec, "webcam:") && !strings.HasPrefix(a.sourceSpec, "/dev/video") {
 		a.fileSpec = a.sourceSpec
 	}
-	a.jobs.OnChange = func(*Job) { a.kick() }
+	a.compute = computeMap
+	a.jobs.OnChange = func(*Job) { a.kickAsync() }
 	fa.SetIcon(appIcon())
 	fa.Settings().SetTheme(newTheme(1))
 	a.win = fa.NewWindow("deepscope")
@@ -213,7 +216,16 @@ func (a *App) logf(format string, args ...any) {
 	if a.opts.Log != nil {
 		fmt.Fprintf(a.opts.Log, "deepscope: gui: %s\n", strings.Join(strings.Fields(msg), " "))
 	}
-	a.kick()
+	a.kickAsync()
+}
+
+// kickAsync asks for a redraw from a goroutine of ours (a job, the
+// pipeline's log). In test mode it does nothing: tests draw on their own
+// goroutine, which owns the widgets there.
+func (a *App) kickAsync() {
+	if !a.sync {
+		a.kick()
+	}
 }
 
 // kick asks for a redraw: the frame goroutine composes the panes again.
@@ -445,7 +457,7 @@ func (a *App) startRender(key renderKey) {
 		t, err := targetFor(sess.m, key)
 		if err == nil {
 			r.target = t.String()
-			r.m, err = computeMap(j.Context(), sess.m, f, key, t, j.Progress)
+			r.m, err = a.compute(j.Context(), sess.m, f, key, t, j.Progress)
 		}
 		if j.Cancelled() {
 			return context.Canceled
@@ -548,11 +560,13 @@ func (a *App) useSession(sess *session) error {
 	st.Frozen, st.Mirror, st.Stretch = prev.Frozen, prev.Mirror, prev.Stretch
 	st.Camera = spec == "webcam" || strings.HasPrefix(spec, "webcam:") || strings.HasPrefix(spec, "/dev/video")
 	if a.opts.Select != "" && a.sess == nil && old == nil {
-		if l, u, err := parseSelect(a.opts.Select, sess.layers); err == nil {
-			st = st.SelectLayer(l).Select(u)
-		} else {
-			a.message, a.messageAt = err.Error(), time.Now()
+		l, u, err := parseSelect(a.opts.Select, sess.layers)
+		if err != nil {
+			a.mu.Unlock()
+			sess.stop()
+			return err
 		}
+		st = st.SelectLayer(l).Select(u)
 	}
 	a.st = st
 	a.sess = sess

@@ -33,8 +33,9 @@ type gridGeom struct {
 }
 
 // layoutGrid lays out n tiles of h x w values in W x H pixels with the
-// largest tiles that fit: whole multiples of the map's size when it fits
-// at least once (crisp values), any size when it must shrink.
+// largest tiles that fit: whole multiples of the map's size when that
+// loses little room (every value the same number of pixels), else any
+// whole number of pixels.
 func layoutGrid(n, h, w, W, H, gap int) gridGeom {
 	g := gridGeom{N: n, W: W, H: H, Gap: gap, Cols: 1, Rows: max(n, 1), TileW: 1, TileH: 1}
 	if n <= 0 || h <= 0 || w <= 0 || W <= 0 || H <= 0 {
@@ -56,7 +57,7 @@ func layoutGrid(n, h, w, W, H, gap int) gridGeom {
 		return layoutGrid(n, h, w, W, H, 0)
 	}
 	s := best
-	if s >= 1 {
+	if s >= 4 {
 		s = math.Floor(s)
 	}
 	g.TileW = max(1, int(s*float64(w)))

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -222,7 +223,7 @@ func gridTitle(l LayerInfo, st State) string {
 func (a *App) caption(f *frame, st State) string {
 	s := a.sourceName()
 	if f.name != "" {
-		s = f.name
+		s = filepath.Base(f.name)
 	}
 	if f.pos > 0 {
 		s += fmt.Sprintf(" #%d", f.pos)

@@ -16,6 +16,7 @@ import (
 	"slices"
 
 	"github.com/deepscope/deepscope/model"
+	_ "github.com/deepscope/deepscope/ui/internal/locale" // before Fyne's init
 	"github.com/deepscope/deepscope/vis"
 )
 

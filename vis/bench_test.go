@@ -102,29 +102,37 @@ func forward(r *Request) error {
 // smoothgrad and ig <= 2.5 per sample/step. Run with
 //
 //	go test ./vis -run '^$' -bench TinyDarknet -benchtime 3x
+//
+// VIS_BENCH_MODEL names another model with Tiny Darknet's layers and a
+// sidecar, e.g. a copy whose batch dimension is symbolic, to time the
+// batched code paths (tiny_darknet.onnx fixes its batch to 1).
 func BenchmarkTinyDarknet(b *testing.B) {
 	r := tinyDarknetRequest(b)
 	measure(b, 3, func() error { return forward(r) }) // warm the buffer pool
 	for _, c := range []struct {
-		method string
-		per    int // forward-pass equivalents the goal is stated per
-		set    func(r *Request)
+		name, method string
+		per          int // forward-pass equivalents the goal is stated per
+		set          func(r *Request)
 	}{
-		{"forward", 1, nil},
-		{"saliency", 1, nil},
-		{"guided", 1, nil},
-		{"deconv", 1, nil},
-		{"gradxinput", 1, nil},
-		{"gradcam", 1, nil},
-		{"gradcam++", 1, nil},
-		{"guided-gradcam", 1, nil},
-		{"cam", 1, nil},
-		{"smoothgrad", 10, func(r *Request) { r.Samples = 10 }},
-		{"ig", 10, func(r *Request) { r.Steps = 10 }},
-		{"occlusion", 1, nil},
-		{"scorecam", 1, nil},
+		{"forward", "forward", 1, nil},
+		{"saliency", "saliency", 1, nil},
+		{"guided", "guided", 1, nil},
+		{"deconv", "deconv", 1, nil},
+		{"gradxinput", "gradxinput", 1, nil},
+		{"gradcam", "gradcam", 1, nil},
+		{"gradcam++", "gradcam++", 1, nil},
+		{"guided-gradcam", "guided-gradcam", 1, nil},
+		{"cam", "cam", 1, nil},
+		{"smoothgrad", "smoothgrad", 10, func(r *Request) { r.Samples = 10 }},
+		{"ig", "ig", 10, func(r *Request) { r.Steps = 10 }},
+		{"occlusion", "occlusion", 1, nil},
+		// One copy per pass even when the model takes a batch.
+		{"occlusion-unbatched", "occlusion", 1, func(r *Request) { r.Batch = 1 }},
+		// Score-CAM at a 128-channel layer (the default conv16 has 1000).
+		{"scorecam-relu15", "scorecam", 1, func(r *Request) { r.CamLayer = "relu15" }},
+		{"scorecam-relu15-unbatched", "scorecam", 1, func(r *Request) { r.CamLayer = "relu15"; r.Batch = 1 }},
 	} {
-		b.Run(c.method, func(b *testing.B) {
+		b.Run(c.name, func(b *testing.B) {
 			req := *r
 			if c.set != nil {
 				c.set(&req)

@@ -138,9 +138,9 @@ var presets = map[string]Recipe{
 		Regularizer: Regularizer{Decay: 0.0001, BlurEvery: 4, BlurSigma: 1}},
 	"yosinski4": {Param: ParamPixel, InitNoise: 0.01, Optimizer: "normalized", LR: 0.01, Steps: 200,
 		Regularizer: Regularizer{ContribPct: 90}},
-	// Simonyan et al. 2014's class model: plain pixels, L2 decay.
-	"simonyan": {Param: ParamPixel, InitNoise: 0.01, Optimizer: "normalized", LR: 0.01, Steps: 200,
-		Regularizer: Regularizer{Decay: 0.001}},
+	// Simonyan et al. 2014: plain gradient ascent on the pixels (their L2
+	// penalty is a term of ClassModel's objective).
+	"simonyan": {Param: ParamPixel, InitNoise: 0.01, Optimizer: "normalized", LR: 0.01, Steps: 200},
 	// No regularization at all: pixels, Adam.
 	"none": {Param: ParamPixel, InitNoise: 0.01, Optimizer: "adam", LR: 0.01, Steps: 128},
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -15,17 +14,6 @@ import (
 	"github.com/deepscope/deepscope/camera"
 	"github.com/deepscope/deepscope/model"
 )
-
-// cmdStream runs the stream command and returns its exit status: 0 on
-// success, 2 on bad input with one line "deepscope: ..." on stderr.
-func cmdStream(args []string, stdout, stderr io.Writer) int {
-	err := runStream(&cli{stdout: stdout, stderr: stderr}, args)
-	if err == nil || errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	fmt.Fprintf(stderr, "deepscope: %s\n", oneLine(err.Error()))
-	return 2
-}
 
 // runStream runs the live pipeline headless: frames from --source are
 // preprocessed and sent through every layer of the model, as the explorer

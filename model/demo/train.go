@@ -98,6 +98,7 @@ type trainer struct {
 	x, y   *G.Node
 	params G.Nodes // conv1 w, b, conv2 w, b, conv3 w, b, fc w, b
 	logits *G.Node
+	out    G.Value // logits of the last run
 	loss   G.Value
 	vm     G.VM
 }
@@ -161,6 +162,7 @@ func newTrainer(bs int, init [][]float32) (*trainer, error) {
 	if err != nil {
 		return nil, err
 	}
+	G.Read(t.logits, &t.out)
 	G.Read(cost, &t.loss)
 	if _, err := G.Grad(cost, t.params...); err != nil {
 		return nil, err
@@ -185,7 +187,9 @@ func paramShapes() [][]int {
 	}
 }
 
-// initParams draws He-normal weights (std sqrt(2/fan_in)) and zero biases.
+// initParams draws He-normal convolution weights (std sqrt(2/fan_in)), a
+// Glorot-normal fully connected weight (std sqrt(2/(fan_in+fan_out)), so
+// that the first losses are near ln 10) and zero biases.
 func initParams(r *rand.Rand) [][]float32 {
 	var out [][]float32
 	for i, s := range paramShapes() {
@@ -195,11 +199,10 @@ func initParams(r *rand.Rand) [][]float32 {
 		}
 		v := make([]float32, n)
 		if i%2 == 0 { // weights
-			fanIn := n / s[0]
-			if i == 6 {
-				fanIn = s[0]
+			std := math.Sqrt(2 / float64(n/s[0])) // conv: fan_in = in x 3 x 3
+			if len(s) == 2 {
+				std = math.Sqrt(2 / float64(s[0]+s[1]))
 			}
-			std := math.Sqrt(2 / float64(fanIn))
 			for j := range v {
 				v[j] = float32(r.NormFloat64() * std)
 			}
@@ -235,6 +238,9 @@ func Train(ctx context.Context, data *Dataset, cfg Config) (*Network, *Stats, er
 	}
 	if data.Len() < bs {
 		return nil, nil, fmt.Errorf("train: %d images is less than one batch of %d", data.Len(), bs)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
 	}
 	useBLAS.Do(func() { G.Use(newBLAS()) })
 	defer singleThreadBLAS()()

@@ -1,8 +1,10 @@
 package demo
-import ("testing";"context")
-func TestScratchExport(t *testing.T){
-	d, err := Load(DataDir, "train"); if err != nil { t.Fatal(err) }
-	net, _, err := Train(context.Background(), d.Subset(640), Config{Epochs:1, Seed:1})
-	if err != nil { t.Fatal(err) }
-	if err := Export("../../assets", net); err != nil { t.Fatal(err) }
+import ("testing";"context";"fmt")
+func TestScratchOverfit(t *testing.T){
+	data := trainingData(t, 320)
+	for _, lr := range []float64{0.003, 0.001} {
+		_, st, err := Train(context.Background(), data, Config{Epochs: 8, Seed: 7, BatchSize: 32, LearnRate: lr})
+		if err != nil { t.Fatal(err) }
+		fmt.Printf("lr %g: %.3f\n", lr, st.EpochLoss)
+	}
 }

@@ -120,7 +120,14 @@ type builder struct {
 	inputBox model.Box
 	modelSHA string
 	res      Result
+	// views holds the network's view of images kept during the scan, so
+	// that max crops need not read them again (up to viewBudget bytes).
+	views     map[string]image.Image
+	viewBytes int
 }
+
+// viewBudget bounds the memory of the views kept during a scan.
+const viewBudget = 512 << 20
 
 // Build indexes a folder of images or a video into opt.Out. It runs every
 // image of the shard through the network once (the scan), keeping for
@@ -189,7 +196,7 @@ func newBuilder(opt Options) (*builder, error) {
 		return nil, err
 	}
 	b := &builder{opt: opt, m: m, src: src, layers: layers, partial: filepath.Clean(opt.Out) + partialExt,
-		rfCache: map[[3]int]model.ReceptiveField{}, inputBox: model.Box{Y1: in.Shape[2], X1: in.Shape[3]}}
+		rfCache: map[[3]int]model.ReceptiveField{}, views: map[string]image.Image{}, inputBox: model.Box{Y1: in.Shape[2], X1: in.Shape[3]}}
 	names := make([]string, len(layers))
 	for i, l := range layers {
 		names[i] = l.Name
@@ -384,6 +391,7 @@ func (b *builder) scan(ctx context.Context) error {
 		if d.err != nil {
 			b.st.Skipped = append(b.st.Skipped, Skip{Image: d.it.key, Error: d.err.Error()})
 		} else {
+			kept := false
 			t0 := time.Now()
 			acts, err := b.m.Run(d.x)
 			fwd += time.Since(t0)
@@ -397,12 +405,15 @@ func (b *builder) scan(ctx context.Context) error {
 					return err
 				}
 				for c, t := range tops[i] {
-					if val, y, x, ok := channelMax(v, c); ok {
-						t.Offer(Entry{Value: val, Image: d.it.key, Y: y, X: x})
+					if val, y, x, ok := channelMax(v, c); ok && t.Offer(Entry{Value: val, Image: d.it.key, Y: y, X: x}) {
+						kept = true
 					}
 				}
 			}
 			acts.Release()
+			if kept {
+				b.keepView(d.it.key, d.x, tops)
+			}
 			b.st.Images++
 			b.res.Scanned++
 		}
@@ -429,6 +440,33 @@ func (b *builder) scan(ctx context.Context) error {
 	prog.report(done, len(b.st.Skipped), true)
 	b.st.Phase = "render"
 	return save()
+}
+
+// keepView stores the network's view of an image that entered a top-k,
+// dropping views no entry refers to any more when the budget is reached.
+func (b *builder) keepView(key string, x *model.Tensor, tops [][]*TopK) {
+	size := 4 * x.Len() / max(1, x.Shape[1])
+	if b.viewBytes+size > viewBudget {
+		used := map[string]bool{}
+		for i := range tops {
+			for _, t := range tops[i] {
+				for _, e := range t.e {
+					used[e.Image] = true
+				}
+			}
+		}
+		for k := range b.views {
+			if !used[k] {
+				delete(b.views, k)
+				b.viewBytes -= size
+			}
+		}
+		if b.viewBytes+size > viewBudget {
+			return
+		}
+	}
+	b.views[key] = b.opt.Sidecar.ToImage(x)
+	b.viewBytes += size
 }
 
 // jobs lists the entries to render by source position.
@@ -508,28 +546,44 @@ func (b *builder) render(ctx context.Context) error {
 		}
 	}
 	todo := map[int]bool{}
+	total, fromViews := 0, 0
+	prog := &progress{fn: b.opt.Progress, phase: "render", start: time.Now()}
 	for pos, jobs := range byPos {
-		if slices.ContainsFunc(jobs, func(j *job) bool { return !b.done(j) }) {
-			todo[pos] = true
+		pending := slices.DeleteFunc(slices.Clone(jobs), b.done)
+		if len(pending) == 0 {
+			continue
 		}
+		total += len(pending)
+		// Max crops alone come from the views kept by the scan.
+		if view := b.views[pending[0].e.Image]; b.opt.NoReconstructions && view != nil {
+			for _, j := range pending {
+				if err := b.writeJPEG(j, RenderMax, cropImage(view, j.crop)); err != nil {
+					return err
+				}
+			}
+			fromViews += len(pending)
+			continue
+		}
+		todo[pos] = true
 	}
-	total := len(todo)
-	prog := &progress{fn: b.opt.Progress, phase: "render", total: total, start: time.Now()}
+	prog.total, prog.base = total, fromViews
+	done := fromViews
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := b.src.read(rctx, 0, func(pos int) bool { return todo[pos] }, b.opt.Sidecar.Preprocess)
-	n := 0
 	for d := range ch {
 		if d.it.pos < 0 || d.err != nil {
 			return fmt.Errorf("render: %s: %w", d.it.key, d.err)
 		}
-		if err := b.renderImage(ctx, d.x, byPos[d.it.pos]); err != nil {
+		err := b.renderImage(ctx, d.x, byPos[d.it.pos], func(n int) {
+			done += n
+			prog.report(done, 0, false)
+		})
+		if err != nil {
 			return err
 		}
 		delete(todo, d.it.pos)
-		n++
 		b.res.Rendered++
-		prog.report(n, 0, false)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -537,7 +591,7 @@ func (b *builder) render(ctx context.Context) error {
 	if len(todo) > 0 {
 		return fmt.Errorf("render: %d images of the scan could not be read again from %s", len(todo), b.opt.Source)
 	}
-	prog.report(n, 0, true)
+	prog.report(done, 0, true)
 	return nil
 }
 
@@ -549,8 +603,9 @@ func cropScale(b model.Box) int {
 	return max(1, (minCropSide+side-1)/side)
 }
 
-// renderImage writes the files of the jobs of one image.
-func (b *builder) renderImage(ctx context.Context, x *model.Tensor, jobs []*job) error {
+// renderImage writes the files of the jobs of one image, calling done
+// with the number of jobs finished as it goes.
+func (b *builder) renderImage(ctx context.Context, x *model.Tensor, jobs []*job, done func(int)) error {
 	acts, err := b.m.Run(x)
 	if err != nil {
 		return err
@@ -568,6 +623,7 @@ func (b *builder) renderImage(ctx context.Context, x *model.Tensor, jobs []*job)
 		}
 	}
 	if b.opt.NoReconstructions || len(pending) == 0 {
+		done(len(pending))
 		return nil
 	}
 	bgr := b.opt.Sidecar.Input.Color == model.BGR
@@ -608,6 +664,9 @@ func (b *builder) renderImage(ctx context.Context, x *model.Tensor, jobs []*job)
 				if err := b.writeJPEG(j, mode.kind, img); err != nil {
 					return err
 				}
+			}
+			if mode.kind == RenderGuided {
+				done(len(pass))
 			}
 		}
 	}
