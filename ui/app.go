@@ -744,4 +744,3 @@ func DefaultModel() string {
 	}
 	return ""
 }
-

@@ -132,6 +132,38 @@ func spanOf(v []float32) span {
 	return span{lo: lo, scale: 1 / (hi - lo)}
 }
 
+// saturate is the share of a layer's values drawn at full brightness when
+// tiles are normalised per layer: a few outliers must not leave the other
+// channels black.
+const saturate = 0.001
+
+// layerSpan returns the span from v's minimum to its 1 - saturate
+// quantile (found with a histogram, to 1/1024 of the range).
+func layerSpan(v []float32) span {
+	s := spanOf(v)
+	if s.scale == 0 || len(v) < 1000 {
+		return s
+	}
+	const bins = 1024
+	var hist [bins]int
+	for _, x := range v {
+		hist[min(int(s.t(x)*bins), bins-1)]++
+	}
+	limit, above := int(saturate*float64(len(v))), 0
+	top := bins - 1
+	for ; top > 0; top-- {
+		if above+hist[top] > limit {
+			break
+		}
+		above += hist[top]
+	}
+	hi := s.lo + float32(top+1)/bins/s.scale
+	if !(hi > s.lo) {
+		return s
+	}
+	return span{lo: s.lo, scale: 1 / (hi - s.lo)}
+}
+
 // t returns x normalised to [0, 1] (clamped; NaN gives 0).
 func (s span) t(x float32) float32 {
 	t := (x - s.lo) * s.scale
@@ -168,14 +200,15 @@ func channelMax(v []float32, c int) []float32 {
 }
 
 // drawTiles draws every channel of a C x h x w layer as a gray tile laid
-// out by g, normalised over the layer (or per channel) with a gamma boost.
+// out by g, normalised over the layer (its top 0.1% of values saturated;
+// see layerSpan) or per channel, with a gamma boost.
 func drawTiles(dst *image.RGBA, g gridGeom, v []float32, h, w int, perChannel bool, gamma float64) {
 	fill(dst, colBackground)
 	if g.N == 0 || len(v) < g.N*h*w {
 		return
 	}
 	lut := newGrayLUT(gamma)
-	layer := spanOf(v[:g.N*h*w])
+	layer := layerSpan(v[:g.N*h*w])
 	xs := make([]int, g.TileW)
 	for x := range xs {
 		xs[x] = min(x*w/g.TileW, w-1)
@@ -304,11 +337,23 @@ func inputPicture(dst *image.RGBA, x *model.Tensor, sp vis.PixelSpace) {
 	case sp.BGR:
 		order = [3]int{2, 1, 0}
 	}
+	var gain, bias [3]float32 // pixel byte = gain * x + bias
+	for ch, src := range order {
+		gain[ch] = float32(255 / sp.Gain[src])
+		bias[ch] = float32(-255*sp.Bias[src]/sp.Gain[src]) + 0.5
+	}
 	for i := range plane {
-		px := dst.Pix[4*i : 4*i+4]
+		px := dst.Pix[4*i : 4*i+4 : 4*i+4]
 		for ch, src := range order {
-			p := (float64(x.Data[src*plane+i]) - sp.Bias[src]) / sp.Gain[src]
-			px[ch] = uint8(math.Round(255 * math.Max(0, math.Min(1, p))))
+			p := gain[ch]*x.Data[src*plane+i] + bias[ch]
+			switch {
+			case p >= 255:
+				px[ch] = 255
+			case p > 0:
+				px[ch] = uint8(p)
+			default:
+				px[ch] = 0
+			}
 		}
 		px[3] = 0xff
 	}

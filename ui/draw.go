@@ -150,7 +150,7 @@ func (a *App) span(st State, vals []float32, u, p int) span {
 	if st.PerChannel {
 		return spanOf(vals[u*p : (u+1)*p])
 	}
-	return spanOf(vals)
+	return layerSpan(vals)
 }
 
 // rates updates the rate of new frames shown.

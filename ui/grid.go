@@ -42,12 +42,12 @@ type gridView struct {
 	labelBGs         []*canvas.Rectangle
 
 	// Set on the UI goroutine by show.
-	geom            gridGeom // of the image shown, in its pixels
-	tiles           bool     // the image shows tiles (not a zoomed map)
-	selI, lockI     int
-	hoverI          int
-	cellLabels      []cellLabel
-	thick           float32 // stroke width of the marks
+	geom        gridGeom // of the image shown, in its pixels
+	tiles       bool     // the image shows tiles (not a zoomed map)
+	selI, lockI int
+	hoverI      int
+	cellLabels  []cellLabel
+	thick       float32 // stroke width of the marks
 
 	mu     sync.Mutex
 	pixels image.Point // the widget's size in pixels, for composing

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"slices"
 	"time"
 
 	"github.com/deepscope/deepscope/model"
@@ -132,7 +133,9 @@ func backpropFrame(m *model.Model, f *frame, method string, t vis.Target, mode m
 		Height: h, Width: w, Score: scores[0], Mode: display}, nil
 }
 
-// drawRendering draws a rendering's map in a display filter.
+// drawRendering draws a rendering's map in a display filter. Input-space
+// maps are clipped to their clipQuantile of |value| first, so that a few
+// extreme gradients do not leave the picture flat gray.
 func drawRendering(r *rendering, display string, bgr bool) (*image.RGBA, error) {
 	mode := ""
 	if display != DisplayAuto {
@@ -142,5 +145,55 @@ func drawRendering(r *rendering, display string, bgr bool) (*image.RGBA, error) 
 	if r.base != nil {
 		base = r.base
 	}
-	return vis.Render(r.m, base, vis.Style{Mode: mode, Colormap: "viridis", Alpha: 0.5, BGR: bgr})
+	m := r.m
+	if m.Kind == vis.InputMap && m.Data != nil {
+		c := *m
+		c.Data = clipMap(m.Data, clipQuantile)
+		m = &c
+	}
+	return vis.Render(m, base, vis.Style{Mode: mode, Colormap: "viridis", Alpha: 0.5, BGR: bgr})
+}
+
+// clipQuantile is the quantile of |value| an input-space map is clipped
+// to before display.
+const clipQuantile = 0.995
+
+// clipMap returns a copy of t with values clipped to ±(the q quantile of
+// |value|), or t itself when that is zero.
+func clipMap(t *model.Tensor, q float64) *model.Tensor {
+	limit := quantileAbs(t.Data, q)
+	if !(limit > 0) {
+		return t
+	}
+	out := model.FromData(slices.Clone(t.Data), t.Shape...)
+	for i, x := range out.Data {
+		out.Data[i] = min(max(x, -limit), limit)
+	}
+	return out
+}
+
+// quantileAbs returns the q quantile of |v| to 1/4096 of its maximum (a
+// histogram: linear time).
+func quantileAbs(v []float32, q float64) float32 {
+	var peak float32
+	for _, x := range v {
+		peak = max(peak, x, -x)
+	}
+	if !(peak > 0) || len(v) == 0 {
+		return 0
+	}
+	const bins = 4096
+	var hist [bins]int
+	scale := bins / peak
+	for _, x := range v {
+		hist[min(int(max(x, -x)*scale), bins-1)]++
+	}
+	want, n := int(q*float64(len(v))), 0
+	for b, c := range hist {
+		n += c
+		if n > want {
+			return float32(b+1) / scale
+		}
+	}
+	return peak
 }

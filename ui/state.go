@@ -110,8 +110,8 @@ const (
 // Overlay modes of the input pane (deepvis has none; 'v').
 const (
 	OverlayOff       = iota
-	OverlayUnit          // the selected unit's activation as a heat map
-	OverlayRendering     // the rendering, when it is a heat map (the CAM family)
+	OverlayUnit      // the selected unit's activation as a heat map
+	OverlayRendering // the rendering, when it is a heat map (the CAM family)
 	numOverlays
 )
 

@@ -120,12 +120,16 @@ func percentile(v []float64, pct float64) float64 {
 // Presets are the named recipes. "lucid" is the default of activation
 // maximization.
 var presets = map[string]Recipe{
-	// Olah et al. 2017 (Lucid/Lucent's render_vis defaults): Fourier
-	// parameterization with 1/f scaling and colour decorrelation, Adam
-	// 0.05, jitter, zoom and rotation.
+	// Olah et al. 2017 (Lucid/Lucent's render_vis): Fourier
+	// parameterization with 1/f scaling and colour decorrelation, Adam,
+	// jitter, zoom and rotation. Lucid shows a 128-pixel image at about
+	// 0.82..1 of the network's view (pad 12, jitter 8 + 4, scale 0.9..1.1,
+	// rotate ±10°) and takes 512 steps of 0.05; at the network's full size
+	// and with fewer, larger steps (96 of 0.1) the images are as clean and
+	// take a quarter of the time.
 	"lucid": {Param: ParamFourier, Decorrelate: true, DecayPower: 1, InitNoise: 0.01,
 		Transforms: Transforms{Jitter: 16, ScaleMin: 0.85, ScaleMax: 1, Rotate: 10},
-		Optimizer:  "adam", LR: 0.05, Steps: 128},
+		Optimizer:  "adam", LR: 0.1, Steps: 96},
 	// Yosinski et al. 2015, Table 1's four hyperparameter combinations
 	// (decay, blur every, blur width, norm percentile, contribution
 	// percentile), with normalized gradient steps so that one learning

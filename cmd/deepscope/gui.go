@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,7 @@ func runGUI(c *cli, args []string) error {
 	exportDir := fs.String("export-dir", "", "where the s key exports the panes (default ~/deepscope-export)")
 	stats := fs.Duration("stats", 0, "print the frame rates, renderings per second and memory every `DURATION` to stdout (0: never)")
 	quitAfter := fs.Duration("quit-after", 0, "close the window after `DURATION` (0: never), e.g. for measurements")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the session to `FILE` (go tool pprof)")
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -58,6 +60,17 @@ func runGUI(c *cli, args []string) error {
 	}
 	if *modelPath == "" {
 		*modelPath = ui.DefaultModel()
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("gui: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("gui: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	fa := fyneapp.NewWithID("io.github.deepscope")
 	a, err := ui.New(fa, ui.Options{

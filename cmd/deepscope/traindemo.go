@@ -31,6 +31,8 @@ func runTrainDemo(c *cli, args []string) error {
 	out := fl.String("out", "assets", "write fashion_cnn.onnx, fashion_cnn.json and fashion_labels.txt into this `directory`")
 	data := fl.String("data", demo.DataDir, "the Fashion-MNIST `directory` (*-ubyte.gz, Debian's dataset-fashion-mnist)")
 	limit := fl.Int("images", 0, "train on the first `n` training images only (0: all)")
+	testImages := fl.Int("test-images", 0, "measure the accuracy on the first `n` test images only (0: all 10000)")
+	eachEpoch := fl.Bool("eval-each-epoch", false, "print the test accuracy after every epoch (its time counts as training time)")
 	rest, err := c.parse(fl, args)
 	if err != nil {
 		return err
@@ -53,11 +55,20 @@ func runTrainDemo(c *cli, args []string) error {
 		return fmt.Errorf("train-demo: %w", err)
 	}
 	train = train.Subset(*limit)
+	test = test.Subset(*testImages)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	fmt.Fprintf(c.stderr, "training on %d images, %d epochs, seed %d (gorgonia, BLAS %s)\n", train.Len(), *epochs, *seed, model.BLASBackend())
-	net, stats, err := demo.Train(ctx, train, demo.Config{Epochs: *epochs, Seed: *seed, Log: c.stderr})
+	cfg := demo.Config{Epochs: *epochs, Seed: *seed, Log: c.stderr}
+	if *eachEpoch {
+		cfg.AfterEpoch = func(epoch int, n *demo.Network) {
+			if acc, err := quickAccuracy(n, test); err == nil {
+				fmt.Fprintf(c.stderr, "epoch %d: test accuracy %.2f%% (%d images)\n", epoch, 100*acc, test.Len())
+			}
+		}
+	}
+	net, stats, err := demo.Train(ctx, train, cfg)
 	if err != nil {
 		return fmt.Errorf("train-demo: %w", err)
 	}
@@ -89,4 +100,21 @@ func runTrainDemo(c *cli, args []string) error {
 	fmt.Fprintf(c.stdout, "wrote %s (%.1f KB), %s, %s\n", path, float64(size)/1024,
 		filepath.Join(*out, demo.SidecarFile), filepath.Join(*out, demo.LabelsFile))
 	return nil
+}
+
+// quickAccuracy evaluates an in-memory network on deepscope's engine.
+func quickAccuracy(n *demo.Network, test *demo.Dataset) (float64, error) {
+	data, err := n.ONNX()
+	if err != nil {
+		return 0, err
+	}
+	m, err := model.Decode(data, model.Options{})
+	if err != nil {
+		return 0, err
+	}
+	ev, err := demo.Evaluate(m, n.Settings(), test)
+	if err != nil {
+		return 0, err
+	}
+	return ev.Accuracy(), nil
 }

@@ -57,10 +57,25 @@ func (n *Network) ONNX() ([]byte, error) { return n.Graph().Marshal() }
 // (pixel/255 - Mean)/Std, stretched (Fashion-MNIST images are centred
 // 28x28 already), labels from LabelsFile.
 func (n *Network) Sidecar() []byte {
-	return model.FormatSidecar("Fashion-MNIST CNN (deepscope demo)", model.InputSpec{
+	s := n.Settings()
+	return model.FormatSidecar(s.Name, s.Input, LabelsFile)
+}
+
+// Settings returns the sidecar as parsed settings, labels included, without
+// reading any file.
+func (n *Network) Settings() *model.Sidecar {
+	s := model.DefaultSidecar()
+	s.Name = "Fashion-MNIST CNN (deepscope demo)"
+	s.Input = model.InputSpec{
 		Width: Side, Height: Side, Color: model.Gray, Scale: 255,
 		Mean: []float64{n.Mean}, Std: []float64{n.Std}, Resize: model.ResizeStretch,
-	}, LabelsFile)
+	}
+	s.LabelNames = append([]string(nil), Labels...)
+	s.Path = SidecarFile
+	if err := s.Validate(); err != nil {
+		panic(err) // fixed, valid settings
+	}
+	return s
 }
 
 // LabelsText is the labels file: one class name per line.

@@ -54,6 +54,9 @@ type Config struct {
 	// Log receives one line per epoch (and a few while an epoch runs);
 	// nil logs nothing.
 	Log io.Writer
+	// AfterEpoch, when set, is called after each epoch (1-based) with a
+	// copy of the network so far.
+	AfterEpoch func(epoch int, n *Network)
 }
 
 // Stats are the losses seen while training.
@@ -320,9 +323,11 @@ func Train(ctx context.Context, data *Dataset, cfg Config) (*Network, *Stats, er
 					if err != nil {
 						return nil, nil, fmt.Errorf("train: no gradient for %s: %w", paramNames[j], err)
 					}
-					for k, v := range g.Data().([]float32) {
+					gd := g.Data().([]float32)
+					for k, v := range gd {
 						grads[j][k] += v / shards
 					}
+					clear(gd) // gorgonia accumulates gradients across runs
 				}
 			}
 			step := epoch*batches + b
@@ -345,14 +350,26 @@ func Train(ctx context.Context, data *Dataset, cfg Config) (*Network, *Stats, er
 		if cfg.Log != nil {
 			fmt.Fprintf(cfg.Log, "epoch %d/%d: loss %.4f (%s)\n", epoch+1, cfg.Epochs, epochLoss/float64(batches), time.Since(start).Round(time.Second))
 		}
+		if cfg.AfterEpoch != nil {
+			snapshot := make([][]float32, len(params))
+			for j, p := range params {
+				snapshot[j] = append([]float32(nil), p...)
+			}
+			cfg.AfterEpoch(epoch+1, newNetwork(snapshot, mean, std))
+		}
 	}
 	stats.Duration = time.Since(start)
-	net := &Network{Mean: mean, Std: std}
-	dst := []*[]float32{&net.Conv1W, &net.Conv1B, &net.Conv2W, &net.Conv2B, &net.Conv3W, &net.Conv3B, &net.FCW, &net.FCB}
+	return newNetwork(params, mean, std), stats, nil
+}
+
+// newNetwork wraps parameters in the order of paramNames.
+func newNetwork(params [][]float32, mean, std float64) *Network {
+	n := &Network{Mean: mean, Std: std}
+	dst := []*[]float32{&n.Conv1W, &n.Conv1B, &n.Conv2W, &n.Conv2B, &n.Conv3W, &n.Conv3B, &n.FCW, &n.FCB}
 	for i, p := range params {
 		*dst[i] = p
 	}
-	return net, stats, nil
+	return n
 }
 
 // run computes the shard's loss and gradients.

@@ -18,6 +18,8 @@ import (
 	"slices"
 	"time"
 
+	xdraw "golang.org/x/image/draw"
+
 	"github.com/deepscope/deepscope/model"
 	"github.com/deepscope/deepscope/vis"
 )
@@ -96,6 +98,9 @@ type buildState struct {
 	Skipped []Skip      `json:"skipped,omitempty"`
 	Top     [][][]Entry `json:"top"` // per layer, per unit
 	Times   Times       `json:"times"`
+	// Rendered lists the source positions whose entries' files are all
+	// written.
+	Rendered []int `json:"rendered,omitempty"`
 }
 
 // job is one entry to render.
@@ -519,16 +524,6 @@ func (b *builder) unitPath(j *job) string {
 	return filepath.Join(b.partial, b.dirs[j.layer], unitDir(j.unit))
 }
 
-// done reports whether a job's files are all written.
-func (b *builder) done(j *job) bool {
-	for _, k := range b.renders {
-		if _, err := os.Stat(filepath.Join(b.unitPath(j), entryFile(k, j.rank))); err != nil {
-			return false
-		}
-	}
-	return true
-}
-
 // render cuts and renders every kept entry, one forward pass per image and
 // as few backward passes as the entries' fields allow.
 func (b *builder) render(ctx context.Context) error {
@@ -545,29 +540,41 @@ func (b *builder) render(ctx context.Context) error {
 			}
 		}
 	}
+	rendered := map[int]bool{}
+	for _, pos := range b.st.Rendered {
+		rendered[pos] = true
+	}
+	markDone := func(pos int) {
+		rendered[pos] = true
+		b.st.Rendered = append(b.st.Rendered, pos)
+	}
 	todo := map[int]bool{}
 	total, fromViews := 0, 0
 	prog := &progress{fn: b.opt.Progress, phase: "render", start: time.Now()}
 	for pos, jobs := range byPos {
-		pending := slices.DeleteFunc(slices.Clone(jobs), b.done)
-		if len(pending) == 0 {
+		if rendered[pos] {
 			continue
 		}
-		total += len(pending)
+		total += len(jobs)
 		// Max crops alone come from the views kept by the scan.
-		if view := b.views[pending[0].e.Image]; b.opt.NoReconstructions && view != nil {
-			for _, j := range pending {
+		if view := b.views[jobs[0].e.Image]; b.opt.NoReconstructions && view != nil {
+			for _, j := range jobs {
 				if err := b.writeJPEG(j, RenderMax, cropImage(view, j.crop)); err != nil {
 					return err
 				}
 			}
-			fromViews += len(pending)
+			fromViews += len(jobs)
+			markDone(pos)
 			continue
 		}
 		todo[pos] = true
 	}
+	if err := b.saveState(); err != nil {
+		return err
+	}
 	prog.total, prog.base = total, fromViews
 	done := fromViews
+	lastSave := time.Now()
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := b.src.read(rctx, 0, func(pos int) bool { return todo[pos] }, b.opt.Sidecar.Preprocess)
@@ -580,12 +587,23 @@ func (b *builder) render(ctx context.Context) error {
 			prog.report(done, 0, false)
 		})
 		if err != nil {
+			if errors.Is(err, ctx.Err()) {
+				b.saveState()
+			}
 			return err
 		}
 		delete(todo, d.it.pos)
+		markDone(d.it.pos)
 		b.res.Rendered++
+		if time.Since(lastSave) >= b.opt.Checkpoint {
+			lastSave = time.Now()
+			if err := b.saveState(); err != nil {
+				return err
+			}
+		}
 	}
 	if err := ctx.Err(); err != nil {
+		b.saveState()
 		return err
 	}
 	if len(todo) > 0 {
@@ -612,12 +630,8 @@ func (b *builder) renderImage(ctx context.Context, x *model.Tensor, jobs []*job,
 	}
 	defer acts.Release()
 	view := b.opt.Sidecar.ToImage(x)
-	var pending []*job
+	pending := jobs
 	for _, j := range jobs {
-		if b.done(j) {
-			continue
-		}
-		pending = append(pending, j)
 		if err := b.writeJPEG(j, RenderMax, cropImage(view, j.crop)); err != nil {
 			return err
 		}
@@ -741,18 +755,16 @@ func (b *builder) writeJPEG(j *job, kind string, img image.Image) error {
 	if s := cropScale(j.crop); s > 1 {
 		r := img.Bounds()
 		big := image.NewRGBA(image.Rect(0, 0, r.Dx()*s, r.Dy()*s))
-		for y := range big.Rect.Dy() {
-			for x := range big.Rect.Dx() {
-				big.Set(x, y, img.At(r.Min.X+x/s, r.Min.Y+y/s))
-			}
-		}
+		xdraw.NearestNeighbor.Scale(big, big.Rect, img, r, xdraw.Src, nil)
 		img = big
 	}
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 92}); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(b.unitPath(j), entryFile(kind, j.rank)), buf.Bytes(), false)
+	// Not atomic on its own: a stopped build redoes every image not in
+	// its state's Rendered list, overwriting what it left.
+	return os.WriteFile(filepath.Join(b.unitPath(j), entryFile(kind, j.rank)), buf.Bytes(), 0o644)
 }
 
 // finish writes every unit's info.json and the manifest, then publishes
