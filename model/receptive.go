@@ -2,7 +2,9 @@ package model
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
+	"weak"
 )
 
 // Receptive fields: which pixels of the network input a position of a layer
@@ -188,10 +190,13 @@ type rfPlanData struct {
 	edges  [][]rfEdge // per node of m.nodes
 }
 
-var rfPlans sync.Map // *Model -> *rfPlanData
+// rfPlans caches each model's plan without keeping the model alive: the
+// entry goes when the model is collected.
+var rfPlans sync.Map // weak.Pointer[Model] -> *rfPlanData
 
 func (m *Model) rfPlan() *rfPlanData {
-	if p, ok := rfPlans.Load(m); ok {
+	key := weak.Make(m)
+	if p, ok := rfPlans.Load(key); ok {
 		return p.(*rfPlanData)
 	}
 	p := &rfPlanData{shapes: make([][]int, len(m.values))}
@@ -207,7 +212,10 @@ func (m *Model) rfPlan() *rfPlanData {
 	for _, n := range m.nodes {
 		p.edges = append(p.edges, m.rfNodeEdges(n, p.shapes, dtypes))
 	}
-	actual, _ := rfPlans.LoadOrStore(m, p)
+	actual, loaded := rfPlans.LoadOrStore(key, p)
+	if !loaded {
+		runtime.AddCleanup(m, func(k weak.Pointer[Model]) { rfPlans.Delete(k) }, key)
+	}
 	return actual.(*rfPlanData)
 }
 

@@ -81,6 +81,12 @@ const renderSlot = "render"
 // before the rendering counts as stale.
 const staleAfter = 500 * time.Millisecond
 
+// renderRest is the pause between two renderings of the same unit on a
+// moving picture, as a share of the last one's time: the live stream
+// shares the processors with the renderings and must stay fluid. A new
+// selection starts at once.
+const renderRest = 0.5
+
 // App is the explorer: a window, the open model and its pipeline, the
 // state and the background jobs.
 type App struct {
@@ -440,8 +446,10 @@ func (a *App) schedule() {
 		if a.runningKey == key {
 			return
 		}
-	} else if r := a.result; r != nil && r.key == key && r.seq == a.cur.seq {
-		return
+	} else if r := a.result; r != nil && r.key == key {
+		if r.seq == a.cur.seq || time.Since(r.finished) < time.Duration(renderRest*float64(r.took)) {
+			return // up to date, or resting (the loop calls again)
+		}
 	}
 	a.startRender(key)
 }
@@ -469,6 +477,7 @@ func (a *App) startRender(key renderKey) {
 			r.display = display
 			r.img, r.err = drawRendering(r, display, sess.bgr)
 		}
+		r.finished = time.Now()
 		a.mu.Lock()
 		if a.sess == sess {
 			a.result = r

@@ -236,8 +236,9 @@ func drawTiles(dst *image.RGBA, g gridGeom, v []float32, h, w int, perChannel bo
 }
 
 // drawBars draws a C-value layer (1 x 1 spatial) as one bar per unit in
-// the cells laid out by g: the bar's height is the value normalised over
-// the layer (or per unit: then every cell is full, coloured by sign).
+// the cells laid out by g, a bar chart wrapped into rows: each cell spans
+// the layer's range, the bar goes from zero (or the minimum, when all
+// values are positive) to the value, blue above zero and orange below.
 // Cells too small for a bar are coloured by the value.
 func drawBars(dst *image.RGBA, g gridGeom, v []float32, gamma float64) {
 	fill(dst, colBackground)
@@ -246,6 +247,7 @@ func drawBars(dst *image.RGBA, g gridGeom, v []float32, gamma float64) {
 	}
 	lut := newGrayLUT(gamma)
 	s := spanOf(v[:g.N])
+	zero := s.t(0) // the baseline, as a share of the cell's height
 	for i := range g.N {
 		r := g.Rect(i)
 		t := s.t(v[i])
@@ -259,8 +261,12 @@ func drawBars(dst *image.RGBA, g gridGeom, v []float32, gamma float64) {
 		if v[i] < 0 {
 			bar = colBarNeg
 		}
-		hgt := int(math.Round(math.Pow(float64(t), gamma) * float64(r.Dy())))
-		fillRect(dst, image.Rect(r.Min.X, r.Max.Y-hgt, r.Max.X, r.Max.Y), bar)
+		y := func(t float32) int { return r.Max.Y - int(math.Round(float64(t)*float64(r.Dy()))) }
+		y0, y1 := y(zero), y(t)
+		if y1 == y0 && v[i] != 0 {
+			y1 = y0 - 1 // a value next to zero still shows
+		}
+		fillRect(dst, image.Rect(r.Min.X, min(y0, y1), r.Max.X, max(y0, y1)), bar)
 	}
 }
 
@@ -371,14 +377,39 @@ func fitSpace(sp vis.PixelSpace, c int) vis.PixelSpace {
 	return out
 }
 
-// heatOver draws an h x w map upsampled over base (the network input's
-// picture) in the viridis colormap, as Grad-CAM figures are drawn.
-func heatOver(base *image.RGBA, plane []float32, h, w int, alpha float64) (*image.RGBA, error) {
+// heatOver draws an h x w map, upsampled bilinearly over base (the
+// network input's picture, as vis places a layer's cells), in the viridis
+// colormap with an opacity that grows with the value: the picture stays
+// visible where the map is low.
+func heatOver(base *image.RGBA, plane []float32, h, w int, alpha float64) *image.RGBA {
 	H, W := base.Rect.Dy(), base.Rect.Dx()
 	sy, sx := float64(H)/float64(h), float64(W)/float64(w)
 	m := &vis.Map{Kind: vis.HeatMap, Data: model.FromData(plane[:h*w], h, w), Height: H, Width: W,
 		Origin: [2]float64{(sy - 1) / 2, (sx - 1) / 2}, Step: [2]float64{sy, sx}}
-	return vis.Render(m, base, vis.Style{Colormap: "viridis", Alpha: alpha})
+	return heatOverMap(base, m, alpha)
+}
+
+// heatOverMap draws a vis heat map over base like heatOver.
+func heatOverMap(base *image.RGBA, m *vis.Map, alpha float64) *image.RGBA {
+	up := m.Upsample()
+	out := image.NewRGBA(base.Rect)
+	if up == nil || len(up) != len(base.Pix)/4 {
+		copy(out.Pix, base.Pix)
+		return out
+	}
+	cmap, _ := vis.ColormapByName("viridis")
+	s := spanOf(up)
+	for i, x := range up {
+		t := s.t(x)
+		c := cmap(float64(t))
+		a := float32(alpha) * (0.25 + 0.75*t)
+		px, b := out.Pix[4*i:4*i+4:4*i+4], base.Pix[4*i:4*i+4:4*i+4]
+		px[0] = uint8((1-a)*float32(b[0]) + a*float32(c.R) + 0.5)
+		px[1] = uint8((1-a)*float32(b[1]) + a*float32(c.G) + 0.5)
+		px[2] = uint8((1-a)*float32(b[2]) + a*float32(c.B) + 0.5)
+		px[3] = 0xff
+	}
+	return out
 }
 
 // blend mixes over into base (same size) with opacity alpha, into a new

@@ -119,16 +119,12 @@ func (a *App) compose(st State, sess *session, f *frame, res *rendering) *compos
 	case OverlayUnit:
 		if vals != nil && !cur.FC() {
 			p := cur.H * cur.W
-			if img, err := heatOver(base, vals[st.Unit*p:(st.Unit+1)*p], cur.H, cur.W, 0.55); err == nil {
-				c.input = img
-			}
+			c.input = heatOver(base, vals[st.Unit*p:(st.Unit+1)*p], cur.H, cur.W, 0.75)
 		}
 	case OverlayRendering:
 		if res != nil && res.m != nil && res.img != nil {
 			if res.m.Kind == vis.HeatMap {
-				if img, err := vis.Render(res.m, base, vis.Style{Colormap: "viridis", Alpha: 0.5}); err == nil {
-					c.input = img
-				}
+				c.input = heatOverMap(base, res.m, 0.75)
 			} else {
 				c.input = blend(base, res.img, 0.6)
 			}

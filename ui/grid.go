@@ -226,6 +226,7 @@ func (r *gridRenderer) placeLabels() {
 		g.labels, g.labelBGs = append(g.labels, t), append(g.labelBGs, bg)
 	}
 	size := g.Size()
+	var placed []fyne.Position // the labels' corners, to stack colliding ones
 	for i, t := range g.labels {
 		bg := g.labelBGs[i]
 		if i >= len(g.cellLabels) || !g.tiles {
@@ -243,6 +244,15 @@ func (r *gridRenderer) placeLabels() {
 			x = pos.X - ts.Width - 3
 		}
 		y := pos.Y + cell.Height/2 - ts.Height/2
+		for again := true; again; {
+			again = false
+			for _, p := range placed {
+				if x < p.X+ts.Width+40 && p.X < x+ts.Width+40 && y < p.Y+ts.Height && p.Y < y+ts.Height {
+					y, again = p.Y+ts.Height+1, true
+				}
+			}
+		}
+		placed = append(placed, fyne.NewPos(x, y))
 		t.Move(fyne.NewPos(x, y))
 		t.Resize(ts)
 		bg.Move(fyne.NewPos(x-2, y))

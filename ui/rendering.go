@@ -30,14 +30,15 @@ func (k renderKey) String() string {
 // rendering is a finished rendering job: the raw map of one frame and the
 // picture drawn from it.
 type rendering struct {
-	key    renderKey
-	target string    // what the target is, for people
-	seq    uint64    // the frame
-	done   time.Time // when the frame was computed
-	took   time.Duration
-	m      *vis.Map
-	base   *image.RGBA // the frame's input picture, under heat maps
-	err    error
+	key      renderKey
+	target   string        // what the target is, for people
+	seq      uint64        // the frame
+	done     time.Time     // when the frame was computed
+	took     time.Duration // computing it
+	finished time.Time
+	m        *vis.Map
+	base     *image.RGBA // the frame's input picture, under heat maps
+	err      error
 
 	display string      // the display img was drawn in
 	img     *image.RGBA // m drawn

@@ -285,6 +285,35 @@ func TestDrawTilesNormalisation(t *testing.T) {
 	}
 }
 
+func TestDrawBarsFromZero(t *testing.T) {
+	// -1, 0, 2 in cells 30 px high: zero is 10 px above the bottom; 2
+	// fills up to the top in blue, -1 down to the bottom in orange.
+	g := layoutGrid(3, 1, 1, 90, 30, 0)
+	if g.TileH != 30 || g.TileW != 30 {
+		t.Fatalf("geometry %+v", g)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 90, 30))
+	drawBars(img, g, []float32{-1, 0, 2}, 1)
+	at := func(tile, y int) [3]uint8 {
+		r := g.Rect(tile)
+		o := img.PixOffset(r.Min.X+r.Dx()/2, y)
+		return [3]uint8{img.Pix[o], img.Pix[o+1], img.Pix[o+2]}
+	}
+	rgb := func(c interface{ RGBA() (r, g, b, a uint32) }) [3]uint8 {
+		r, gg, b, _ := c.RGBA()
+		return [3]uint8{uint8(r >> 8), uint8(gg >> 8), uint8(b >> 8)}
+	}
+	if at(2, 0) != rgb(colBar) || at(2, 19) != rgb(colBar) || at(2, 21) != rgb(colCell) {
+		t.Errorf("the bar of 2 spans %v %v %v; want blue from the top to y=20", at(2, 0), at(2, 19), at(2, 21))
+	}
+	if at(0, 29) != rgb(colBarNeg) || at(0, 21) != rgb(colBarNeg) || at(0, 19) != rgb(colCell) {
+		t.Errorf("the bar of -1 spans %v %v %v; want orange from y=20 to the bottom", at(0, 29), at(0, 21), at(0, 19))
+	}
+	if at(1, 5) != rgb(colCell) || at(1, 25) != rgb(colCell) {
+		t.Errorf("the bar of 0 is not empty")
+	}
+}
+
 func TestLayerSpanSaturatesOutliers(t *testing.T) {
 	// 10000 values 0..1 and 5 outliers at 100: the span ends near 1, not
 	// at 100 (0.1% = 10 values may saturate).

@@ -122,7 +122,6 @@ type fourierParam struct {
 // fourierWork is one channel's FFT buffers.
 type fourierWork struct {
 	spec   []complex128 // fh*wh
-	line   []complex128 // max(fh, fw)
 	canvas []float64    // fh*fw
 }
 
@@ -140,8 +139,7 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 		work:        make([]fourierWork, c),
 	}
 	for ch := range p.work {
-		p.work[ch] = fourierWork{spec: make([]complex128, fh*wh), line: make([]complex128, max(fh, fw)),
-			canvas: make([]float64, fh*fw)}
+		p.work[ch] = fourierWork{spec: make([]complex128, fh*wh), canvas: make([]float64, fh*fw)}
 	}
 	if p.decorrelate {
 		p.mix = decorrelation(bgr)
@@ -197,80 +195,106 @@ func (p *fourierParam) plane(i, ch int) []float32 {
 	return p.v[off : off+k]
 }
 
-// columns transforms each of the wh columns of wk.spec along ky.
-func (p *fourierParam) columns(wk *fourierWork, inverse bool) {
-	col := wk.line[:p.fh]
-	for kx := range p.wh {
-		for ky := range p.fh {
-			col[ky] = wk.spec[ky*p.wh+kx]
-		}
-		fft(col, inverse)
-		for ky := range p.fh {
-			wk.spec[ky*p.wh+kx] = col[ky]
-		}
-	}
-}
-
-// inverseRows turns the half-spectrum rows 0..rows-1 of wk.spec into real
-// rows (the first w values of each go to out, h x w, times norm), two rows
-// per complex transform: with A and B Hermitian-extended (the imaginary
-// parts of their DC and Nyquist terms dropped), IDFT(A + iB) = a + ib.
-func (p *fourierParam) inverseRows(wk *fourierWork, out []float64, rows int, norm float64) {
-	fw, wh, w := p.fw, p.wh, p.w
-	buf := wk.line[:fw]
-	ext := func(y, k int) complex128 {
-		if y >= rows {
-			return 0
-		}
-		row := wk.spec[y*wh : (y+1)*wh]
-		switch {
-		case k == 0 || k == fw/2:
-			return complex(real(row[k]), 0)
-		case k < fw/2:
-			return row[k]
-		}
-		return cmplx.Conj(row[fw-k])
-	}
-	for y := 0; y < rows; y += 2 {
-		for k := range fw {
-			buf[k] = ext(y, k) + 1i*ext(y+1, k)
-		}
-		fft(buf, true)
-		for x := range w {
-			out[y*w+x] = real(buf[x]) * norm
-			if y+1 < rows {
-				out[(y+1)*w+x] = imag(buf[x]) * norm
+// columns transforms the wh columns of every channel's spectrum along ky,
+// spread over the processors.
+func (p *fourierParam) columns(inverse bool) {
+	fh, wh := p.fh, p.wh
+	parallelRange(p.c*wh, func(lo, hi int) {
+		col := make([]complex128, fh)
+		for u := lo; u < hi; u++ {
+			spec, kx := p.work[u/wh].spec, u%wh
+			for ky := range fh {
+				col[ky] = spec[ky*wh+kx]
+			}
+			fft(col, inverse)
+			for ky := range fh {
+				spec[ky*wh+kx] = col[ky]
 			}
 		}
-	}
+	})
 }
 
-// forwardRows sets rows 0..fh-1 of wk.spec to the half-spectra of the real
-// rows of in (rows x fw values, rows beyond them zero), two rows per complex
-// transform: with Z = DFT(a + ib), A[k] = (Z[k] + conj Z[-k])/2 and
-// B[k] = (Z[k] - conj Z[-k])/2i.
-func (p *fourierParam) forwardRows(wk *fourierWork, in []float64, rows int) {
+// inverseRows turns the half-spectrum rows 0..h-1 of every channel's
+// spectrum into real rows (the first w values of each, times norm, go to
+// the channel's h x w plane of out), two rows per complex transform: with A
+// and B Hermitian-extended (the imaginary parts of their DC and Nyquist
+// terms dropped), IDFT(A + iB) = a + ib.
+func (p *fourierParam) inverseRows(out []float64, norm float64) {
+	h, w, fw, wh := p.h, p.w, p.fw, p.wh
+	pairs := (h + 1) / 2
+	parallelRange(p.c*pairs, func(lo, hi int) {
+		buf := make([]complex128, fw)
+		for u := lo; u < hi; u++ {
+			ch, y := u/pairs, 2*(u%pairs)
+			spec, o := p.work[ch].spec, out[ch*h*w:(ch+1)*h*w]
+			a := spec[y*wh : (y+1)*wh]
+			var b []complex128 // the second row, absent past the end
+			if y+1 < h {
+				b = spec[(y+1)*wh : (y+2)*wh]
+			}
+			for k := range fw {
+				var ak, bk complex128
+				switch {
+				case k == 0 || k == fw/2:
+					ak = complex(real(a[k]), 0)
+					if len(b) > 0 {
+						bk = complex(real(b[k]), 0)
+					}
+				case k < fw/2:
+					ak = a[k]
+					if len(b) > 0 {
+						bk = b[k]
+					}
+				default:
+					ak = cmplx.Conj(a[fw-k])
+					if len(b) > 0 {
+						bk = cmplx.Conj(b[fw-k])
+					}
+				}
+				buf[k] = ak + complex(-imag(bk), real(bk)) // ak + i bk
+			}
+			fft(buf, true)
+			for x := range w {
+				o[y*w+x] = real(buf[x]) * norm
+				if y+1 < h {
+					o[(y+1)*w+x] = imag(buf[x]) * norm
+				}
+			}
+		}
+	})
+}
+
+// forwardRows sets rows 0..fh-1 of every channel's spectrum to the
+// half-spectra of the real rows of its canvas (rows x fw values used, rows
+// beyond them zero), two rows per complex transform: with Z = DFT(a + ib),
+// A[k] = (Z[k] + conj Z[-k])/2 and B[k] = (Z[k] - conj Z[-k])/2i.
+func (p *fourierParam) forwardRows(rows int) {
 	fw, wh := p.fw, p.wh
-	buf := wk.line[:fw]
-	for y := 0; y < p.fh; y += 2 {
-		if y >= rows {
-			clear(wk.spec[y*wh:])
-			break
-		}
-		for x := range fw {
-			b := 0.0
-			if y+1 < rows {
-				b = in[(y+1)*fw+x]
+	pairs := p.fh / 2
+	parallelRange(p.c*pairs, func(lo, hi int) {
+		buf := make([]complex128, fw)
+		for u := lo; u < hi; u++ {
+			ch, y := u/pairs, 2*(u%pairs)
+			spec, in := p.work[ch].spec, p.work[ch].canvas
+			if y >= rows {
+				clear(spec[y*wh : (y+2)*wh])
+				continue
 			}
-			buf[x] = complex(in[y*fw+x], b)
+			for x := range fw {
+				b := 0.0
+				if y+1 < rows {
+					b = in[(y+1)*fw+x]
+				}
+				buf[x] = complex(in[y*fw+x], b)
+			}
+			fft(buf, false)
+			for k := range wh {
+				z, zc := buf[k], cmplx.Conj(buf[(fw-k)%fw])
+				spec[y*wh+k] = (z + zc) * 0.5
+				spec[(y+1)*wh+k] = (z - zc) * complex(0, -0.5)
+			}
 		}
-		fft(buf, false)
-		for k := range wh {
-			z, zc := buf[k], cmplx.Conj(buf[(fw-k)%fw])
-			wk.spec[y*wh+k] = (z + zc) * 0.5
-			wk.spec[(y+1)*wh+k] = (z - zc) * complex(0, -0.5)
-		}
-	}
+	})
 }
 
 // render computes z by an inverse 2-D real FFT of each scaled spectrum
@@ -279,15 +303,14 @@ func (p *fourierParam) render(px []float32) {
 	h, w := p.h, p.w
 	norm := 1 / float64(p.fh*p.fw)
 	for i := range p.n {
-		parallelFor(p.c, func(ch int) {
-			wk := &p.work[ch]
-			v := p.plane(i, ch)
-			for k := range wk.spec {
-				wk.spec[k] = complex(float64(v[2*k])*p.scale[k], float64(v[2*k+1])*p.scale[k])
+		for ch := range p.c {
+			spec, v := p.work[ch].spec, p.plane(i, ch)
+			for k := range spec {
+				spec[k] = complex(float64(v[2*k])*p.scale[k], float64(v[2*k+1])*p.scale[k])
 			}
-			p.columns(wk, true)
-			p.inverseRows(wk, p.z[ch*h*w:(ch+1)*h*w], h, norm)
-		})
+		}
+		p.columns(true)
+		p.inverseRows(p.z, norm)
 		p.finish(p.z, px[i*p.c*h*w:(i+1)*p.c*h*w], p.sig[i*p.c*h*w:(i+1)*p.c*h*w])
 	}
 }
@@ -339,10 +362,8 @@ func (p *fourierParam) backprop(gpx, gv []float32) {
 				}
 			}
 		})
-		parallelFor(p.c, func(ch int) {
-			wk := &p.work[ch]
-			z := p.z[ch*hw : (ch+1)*hw]
-			canvas := wk.canvas[:h*fw]
+		for ch := range p.c {
+			z, canvas := p.z[ch*hw:(ch+1)*hw], p.work[ch].canvas
 			for y := range h {
 				row := canvas[y*fw : (y+1)*fw]
 				for x := range w {
@@ -350,9 +371,12 @@ func (p *fourierParam) backprop(gpx, gv []float32) {
 				}
 				clear(row[w:])
 			}
-			p.forwardRows(wk, canvas, h)
-			p.columns(wk, false)
-			k := 2 * p.fh * wh
+		}
+		p.forwardRows(h)
+		p.columns(false)
+		k := 2 * p.fh * wh
+		for ch := range p.c {
+			spec := p.work[ch].spec
 			out := gv[(i*p.c+ch)*k : (i*p.c+ch+1)*k]
 			for ky := range p.fh {
 				for kx := range wh {
@@ -362,11 +386,11 @@ func (p *fourierParam) backprop(gpx, gv []float32) {
 						c = 1
 					}
 					s := c * p.scale[j]
-					out[2*j] = float32(real(wk.spec[j]) * s)
-					out[2*j+1] = float32(imag(wk.spec[j]) * s)
+					out[2*j] = float32(real(spec[j]) * s)
+					out[2*j+1] = float32(imag(spec[j]) * s)
 				}
 			}
-		})
+		}
 	}
 }
 
@@ -392,22 +416,22 @@ func (p *fourierParam) setPixels(i int, px []float32) {
 		}
 	}
 	for ch := range p.c {
-		wk := &p.work[ch]
-		z := p.z[ch*hw : (ch+1)*hw]
-		canvas := wk.canvas
+		z, canvas := p.z[ch*hw:(ch+1)*hw], p.work[ch].canvas
 		for y := range fh {
 			for x := range fw {
 				canvas[y*fw+x] = z[mirror(y, h)*w+mirror(x, w)]
 			}
 		}
-		p.forwardRows(wk, canvas, fh)
-		p.columns(wk, false)
-		// render: z = IDFT(X·scale)/(fh·fw) and IDFT(DFT(z)) = fh·fw·z,
-		// so X = DFT(z) / scale.
-		v := p.plane(i, ch)
-		for k := range wk.spec {
-			v[2*k] = float32(real(wk.spec[k]) / p.scale[k])
-			v[2*k+1] = float32(imag(wk.spec[k]) / p.scale[k])
+	}
+	p.forwardRows(fh)
+	p.columns(false)
+	// render: z = IDFT(X·scale)/(fh·fw) and IDFT(DFT(z)) = fh·fw·z, so
+	// X = DFT(z) / scale.
+	for ch := range p.c {
+		spec, v := p.work[ch].spec, p.plane(i, ch)
+		for k := range spec {
+			v[2*k] = float32(real(spec[k]) / p.scale[k])
+			v[2*k+1] = float32(imag(spec[k]) / p.scale[k])
 		}
 	}
 }

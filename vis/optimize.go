@@ -107,7 +107,10 @@ func (s PixelSpace) toPixels(dst, src []float32, c int) {
 }
 
 // Recipe is how an image is optimized: its parameterization, transforms,
-// regularizers and optimizer (see Preset for the named ones).
+// regularizers and optimizer (see Preset for the named ones). Zero fields
+// take defaults: Fourier, decay power 1, initial noise 0.01, Adam, LR 0.05,
+// 128 steps — without colour decorrelation or transforms, which Preset
+// ("lucid") adds.
 type Recipe struct {
 	// Param is ParamFourier or ParamPixel.
 	Param string
@@ -428,9 +431,14 @@ func (r *run) gradient(train bool) ([]float64, error) {
 			r.warps[i] = tf.draw(r.rng, r.h, r.w, r.warps[i])
 			xt := r.xt[i*r.chw : (i+1)*r.chw]
 			hw := r.h * r.w
-			parallelFor(r.c, func(ch int) {
-				grey := float32(r.space.Gain[ch]*0.5 + r.space.Bias[ch])
-				r.warps[i].apply(xt[ch*hw:(ch+1)*hw], xi[ch*hw:(ch+1)*hw], grey)
+			parallelRange(r.c*hw, func(lo, hi int) {
+				for ch := range r.c {
+					a, b := max(lo, ch*hw), min(hi, (ch+1)*hw)
+					if a < b {
+						grey := float32(r.space.Gain[ch]*0.5 + r.space.Bias[ch])
+						r.warps[i].apply(xt[ch*hw:(ch+1)*hw], xi[ch*hw:(ch+1)*hw], grey, a-ch*hw, b-ch*hw)
+					}
+				}
 			})
 			xs[i] = model.FromData(xt, 1, r.c, r.h, r.w)
 			r.warped[i] = true

@@ -41,7 +41,7 @@ func StyleTransfer(m *model.Model, space PixelSpace, content, style *model.Tenso
 		objs = append(objs, GramLoss(l, GramMatrix(v), styleWeight/float64(len(styleLayers))))
 	}
 	return &Optimization{Model: m, Space: space, Objective: Sum(objs...), Init: content,
-		Recipe: Recipe{Param: ParamPixel, Optimizer: "adam", LR: 0.01, Steps: 200}}, nil
+		Recipe: Recipe{Param: ParamPixel, Optimizer: "adam", LR: 0.03, Steps: 150}}, nil
 }
 
 // StyleLayers picks default layers for style transfer among the model's

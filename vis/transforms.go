@@ -115,10 +115,10 @@ func (wp *warp) rows(ylo, yhi int, cy, cx, dy, dx, cos, sin float64, wrap bool) 
 	}
 }
 
-// apply writes the warped plane src into dst (h*w each); taps outside the
-// image read fill.
-func (wp *warp) apply(dst, src []float32, fill float32) {
-	for j := range dst {
+// apply writes output pixels [lo, hi) of the warped plane src into dst
+// (h*w each); taps outside the image read fill.
+func (wp *warp) apply(dst, src []float32, fill float32, lo, hi int) {
+	for j := lo; j < hi; j++ {
 		s := float32(0)
 		for k := 4 * j; k < 4*j+4; k++ {
 			if i := wp.idx[k]; i >= 0 {

@@ -23,7 +23,7 @@ func TestWarpAdjoint(t *testing.T) {
 				x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
 			}
 			tx := make([]float32, h*w)
-			wp.apply(tx, x, 0)
+			wp.apply(tx, x, 0, 0, h*w)
 			ty := make([]float32, h*w)
 			wp.adjoint(ty, y)
 			if a, b := dot32(tx, y), dot32(x, ty); math.Abs(a-b) > 1e-4*(1+math.Abs(a)) {
@@ -42,7 +42,7 @@ func TestWarpGeometry(t *testing.T) {
 	}
 	dst := make([]float32, h*w)
 	// A shift by (1, 2): out(y, x) = in(y-1, x-2), fill -1 outside.
-	newWarp(h, w, 1, 2, 1, 0, false, nil).apply(dst, src, -1)
+	newWarp(h, w, 1, 2, 1, 0, false, nil).apply(dst, src, -1, 0, h*w)
 	want := []float32{-1, -1, -1, -1, -1, -1, 0, 1, -1, -1, 4, 5}
 	for i := range want {
 		if dst[i] != want[i] {
@@ -50,7 +50,7 @@ func TestWarpGeometry(t *testing.T) {
 		}
 	}
 	// The same shift wrapping around (DeepDream's roll).
-	newWarp(h, w, 1, 2, 1, 0, true, nil).apply(dst, src, -1)
+	newWarp(h, w, 1, 2, 1, 0, true, nil).apply(dst, src, -1, 0, h*w)
 	want = []float32{10, 11, 8, 9, 2, 3, 0, 1, 6, 7, 4, 5}
 	for i := range want {
 		if dst[i] != want[i] {
@@ -58,7 +58,7 @@ func TestWarpGeometry(t *testing.T) {
 		}
 	}
 	// A half turn about the centre reverses the image.
-	newWarp(h, w, 0, 0, 1, math.Pi, false, nil).apply(dst, src, -1)
+	newWarp(h, w, 0, 0, 1, math.Pi, false, nil).apply(dst, src, -1, 0, h*w)
 	for i := range dst {
 		if math.Abs(float64(dst[i]-src[h*w-1-i])) > 1e-5 {
 			t.Fatalf("rotation by π: got %v", dst)
@@ -67,7 +67,7 @@ func TestWarpGeometry(t *testing.T) {
 	// Zoom by 2 about the centre of a 1x5 row: out(x) = in(2 + (x-2)/2).
 	row := []float32{0, 10, 20, 30, 40}
 	out := make([]float32, 5)
-	newWarp(1, 5, 0, 0, 2, 0, false, nil).apply(out, row, -1)
+	newWarp(1, 5, 0, 0, 2, 0, false, nil).apply(out, row, -1, 0, 5)
 	wantRow := []float32{10, 15, 20, 25, 30}
 	for i := range wantRow {
 		if math.Abs(float64(out[i]-wantRow[i])) > 1e-5 {
@@ -90,7 +90,7 @@ func BenchmarkWarp224(b *testing.B) {
 	for b.Loop() {
 		wp = tf.draw(rng, 224, 224, wp)
 		for range 3 {
-			wp.apply(y, x, 0.5)
+			wp.apply(y, x, 0.5, 0, 224*224)
 			wp.adjoint(x, y)
 		}
 	}

@@ -46,6 +46,7 @@ func runGUI(c *cli, args []string) error {
 	stats := fs.Duration("stats", 0, "print the frame rates, renderings per second and memory every `DURATION` to stdout (0: never)")
 	quitAfter := fs.Duration("quit-after", 0, "close the window after `DURATION` (0: never), e.g. for measurements")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the session to `FILE` (go tool pprof)")
+	keys := fs.String("keys", "", "press these `KEYS` (space-separated: letters as typed, or Left, Right, Up, Down, Escape, PageUp, PageDown, F11) 3 s after start, e.g. for screenshots")
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -85,6 +86,19 @@ func runGUI(c *cli, args []string) error {
 	defer close(done)
 	if *stats > 0 {
 		go printGUIStats(c.stdout, a, *stats, done)
+	}
+	if *keys != "" {
+		go func() {
+			select {
+			case <-time.After(3 * time.Second):
+				fyne.Do(func() {
+					for _, k := range strings.Fields(*keys) {
+						a.Key(k)
+					}
+				})
+			case <-done:
+			}
+		}()
 	}
 	if *quitAfter > 0 {
 		go func() {

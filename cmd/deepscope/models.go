@@ -35,14 +35,38 @@ func commandStatus(stderr io.Writer, err error) int {
 }
 
 const modelsUsage = `Usage:
-  deepscope models list
+  deepscope models list [--catalog FILE]
         show the catalog of ONNX Model Zoo classifiers and which are downloaded
-  deepscope models get [--insecure-http] [--mirror URL] [--dir DIR] NAME...
+  deepscope models get [--insecure-http] [--mirror URL] [--dir DIR] [--catalog FILE] NAME...
         download models into the user cache (resumable, sha256-verified),
         with their sidecar (preprocessing) and ImageNet labels
 
-Downloaded models are used with --model NAME.
+Downloaded models are used with --model NAME. --catalog reads another
+catalog in the format of model/zoo.tsv instead of the built-in one.
 `
+
+// catalog returns the built-in catalog, or the one in file.
+func catalog(file string) ([]model.ZooModel, error) {
+	if file == "" {
+		return model.Zoo(), nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return model.ParseZoo(f)
+}
+
+// lookupModel finds a model by name (case-insensitive) in a catalog.
+func lookupModel(zs []model.ZooModel, name string) (model.ZooModel, bool) {
+	for _, z := range zs {
+		if strings.EqualFold(z.Name, name) {
+			return z, true
+		}
+	}
+	return model.ZooModel{}, false
+}
 
 // runModels lists the catalog or downloads models.
 func runModels(c *cli, args []string) error {
@@ -64,6 +88,7 @@ func runModels(c *cli, args []string) error {
 
 func modelsList(c *cli, args []string) error {
 	fs := newFlags("models list")
+	file := fs.String("catalog", "", "read the catalog from this `file` (zoo.tsv format)")
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -71,11 +96,15 @@ func modelsList(c *cli, args []string) error {
 	if len(rest) > 0 {
 		return fmt.Errorf("models list: unexpected argument %q", rest[0])
 	}
+	zs, err := catalog(*file)
+	if err != nil {
+		return fmt.Errorf("models list: %w", err)
+	}
 	d := &model.Downloader{}
 	cache, cacheErr := model.CacheDir()
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSIZE\tINPUT\tDOWNLOADED")
-	for _, z := range model.Zoo() {
+	for _, z := range zs {
 		status := "no"
 		if cacheErr == nil {
 			if p, err := d.Path(z); err == nil {
@@ -123,6 +152,7 @@ func modelsGet(c *cli, args []string) error {
 	insecure := fs.Bool("insecure-http", false, "allow plain http:// downloads (HTTPS only otherwise)")
 	mirror := fs.String("mirror", "", "download from this base `URL` (catalog paths appended) instead of the ONNX Model Zoo")
 	dir := fs.String("dir", "", "download into this `directory` instead of the user cache")
+	file := fs.String("catalog", "", "read the catalog from this `file` (zoo.tsv format)")
 	names, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -130,9 +160,13 @@ func modelsGet(c *cli, args []string) error {
 	if len(names) == 0 {
 		return errors.New("models get: give the NAME of a model (see 'deepscope models list')")
 	}
+	all, err := catalog(*file)
+	if err != nil {
+		return fmt.Errorf("models get: %w", err)
+	}
 	var zs []model.ZooModel
 	for _, n := range names {
-		z, ok := model.ZooLookup(n)
+		z, ok := lookupModel(all, n)
 		if !ok {
 			return fmt.Errorf("models get: %q is not in the catalog (see 'deepscope models list')", n)
 		}

@@ -37,7 +37,7 @@ const (
 	foolArgs        = "--model M.onnx --class C [--confidence 0.99] [--steps N] [--seed S] --out F.png"
 	adversarialArgs = "--model M.onnx --epsilon 2/255 [--target C] [--method pgd|fgsm] [--steps 10] [--seed S] --out ADV.png IMAGE | --input-npy X.npy"
 	styleArgs       = "--model M.onnx --content IMAGE --style IMAGE [--content-layer L] [--style-layers L1,L2,...] " +
-		"[--content-weight 1] [--style-weight 1] [--steps N] [--seed S] --out S.png"
+		"[--content-weight 1] [--style-weight 100] [--steps N] [--seed S] --out S.png"
 )
 
 func cmdOptimize(args []string, stdout, stderr io.Writer) int {
@@ -292,7 +292,7 @@ func runOptimize(c *cli, args []string) error {
 // defaultDiversityWeight weighs the diversity term against a unit's mean
 // activation (Lucid's examples use 1e2 to 1e3 against a channel mean of a
 // few units; the term is a sum of cosines, at most N-1 per image).
-const defaultDiversityWeight = 10
+const defaultDiversityWeight = 3
 
 // optTarget builds the target of optimize: a class, or a unit of a layer
 // summed (its mean, for vis.Activation), at its centre, at its strongest
@@ -713,7 +713,7 @@ func runStyle(c *cli, args []string) error {
 	contentLayer := fs.String("content-layer", "", "the `layer` whose values keep the content (default: about half-way)")
 	styleLayers := fs.String("style-layers", "", "comma-separated `layers` whose Gram matrices carry the style (default: five spread over the first two thirds)")
 	contentW := fs.Float64("content-weight", 1, "the `weight` of the content loss")
-	styleW := fs.Float64("style-weight", 1, "the `weight` of the style loss")
+	styleW := fs.Float64("style-weight", 100, "the `weight` of the style loss")
 	images, err := c.parse(fs, args)
 	if err != nil {
 		return err

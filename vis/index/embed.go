@@ -218,7 +218,9 @@ func tsne(ctx context.Context, x [][]float64, perplexity float64, iters int, see
 	}
 	num := make([]float64, n*n)
 	grad := make([][2]float64, n)
-	eta := max(float64(n)/12, 50)
+	// Step size n/12 (Belkina et al. 2019): larger steps overshoot while
+	// the early exaggeration pulls clusters together.
+	eta := max(float64(n)/12, 1)
 	const exaggeration, exIters = 12.0, 250
 	for it := range iters {
 		if it%10 == 0 {
