@@ -236,8 +236,8 @@ func assemble(scan *scannedModel, b *backend, opts Options) (*Model, error) {
 	return m, nil
 }
 
-// maxInputElements bounds a graph input (1 GiB of float32).
-const maxInputElements = 1 << 28
+// maxInputElements bounds a graph input (256 MiB of float32).
+const maxInputElements = 1 << 26
 
 // concreteShape resolves an input's declared dims: unknown batch -> 1,
 // unknown spatial dims of a 4-D input -> 224, or the caller's override.

@@ -43,7 +43,7 @@ func newTestApp(t *testing.T) *App {
 	if err := a.useSession(sess); err != nil {
 		t.Fatal(err)
 	}
-	a.win.Resize(fyne.NewSize(1000, 700))
+	a.win.Resize(fyne.NewSize(800, 520))
 	return a
 }
 

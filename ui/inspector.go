@@ -27,6 +27,7 @@ type inspector struct {
 	method    *widget.Select
 	display   *widget.Select
 	lock      *widget.Check
+	controls  *fyne.Container
 	box       *fyne.Container
 
 	stale bool // the rendering shown is stale (for tests and export)
@@ -56,20 +57,30 @@ func newInspector() *inspector {
 	in.progress.TextFormatter = func() string { return "idle" }
 	in.setScale(1)
 	badge := container.NewWithoutLayout(in.badgeBG, in.badge)
+	in.controls = container.NewVBox(container.NewGridWithColumns(2, in.method, in.display), in.lock)
 	in.box = container.NewVBox(
 		in.actTitle, in.act,
 		in.rendTitle, container.NewStack(in.rend, badge),
 		in.progress,
-		container.NewGridWithColumns(2, in.method, in.display),
-		in.lock,
+		in.controls,
 	)
 	return in
 }
 
-// setScale enlarges the pane by f (presentation mode).
+// setScale enlarges the pictures by f (presentation mode).
 func (in *inspector) setScale(f float32) {
-	in.act.SetMinSize(fyne.NewSize(200*f, 200*f))
-	in.rend.SetMinSize(fyne.NewSize(256*f, 256*f))
+	g := 1 + (f-1)/2 // the column is narrow: grow half as much
+	in.act.SetMinSize(fyne.NewSize(200*g, 200*g))
+	in.rend.SetMinSize(fyne.NewSize(256*g, 256*g))
+}
+
+// showControls shows or hides the method, display and lock controls.
+func (in *inspector) showControls(on bool) {
+	if on {
+		in.controls.Show()
+	} else {
+		in.controls.Hide()
+	}
 }
 
 // inspectorView is what the inspector shows for one frame.

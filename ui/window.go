@@ -149,7 +149,9 @@ func (a *App) apply(c *composed) {
 	a.input.show(c.input, c.caption, c.top)
 	a.insp.show(c.insp)
 	a.status.show(c.status)
-	a.syncWidgets(c.st)
+	// The controls follow the state as it is now: c was composed a moment
+	// ago, maybe before the last key.
+	a.syncWidgets(a.State())
 }
 
 // hovered shows the channel under the mouse and its maximum.
@@ -230,6 +232,7 @@ func (a *App) setPresentation(on bool) {
 	}
 	a.input.setScale(f)
 	a.insp.setScale(f)
+	a.insp.showControls(!on) // keys drive a lecture; the room goes to the pictures
 	a.grid.thick = 2 * f
 	a.grid.Refresh()
 	a.win.Content().Refresh()

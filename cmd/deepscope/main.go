@@ -36,6 +36,10 @@ func init() {
 			"run the live pipeline headless and print frames per second and per-stage milliseconds", runStream},
 		{"conformance", "[-v] [--run REGEXP] DIR...",
 			"run ONNX backend test directories (a directory of test directories is expanded)", runConformance},
+		{"index", "--model M.onnx --images DIR|VIDEO [--layers L1,L2|all] [--top 9] [--shard i/n] --out INDEX | merge A B ... --out INDEX | sheet --index INDEX --layer L --unit U --out S.png",
+			"mine a folder or video for every unit's top images, receptive-field crops and their deconvolutions", runIndex},
+		{"embed", "--model M.onnx --layer L --images DIR --out embed.png",
+			"lay images out by t-SNE of a layer's features", runEmbed},
 		{"version", "", "print the version", runVersion},
 		{"help", "[COMMAND]", "print this help, or a command's flags", runHelp},
 	}

@@ -120,7 +120,11 @@ func newTrainer(bs int, init [][]float32) (*trainer, error) {
 	h := t.x
 	var err error
 	for l := 0; l < 3; l++ {
-		if h, err = G.Conv2d(h, p[2*l], tensor.Shape{3, 3}, []int{1, 1}, []int{1, 1}, []int{1, 1}); err != nil {
+		if useBatched && l < 2 {
+			if h, err = convNCHW(h, p[2*l], bs); err != nil {
+				return nil, err
+			}
+		} else if h, err = G.Conv2d(h, p[2*l], tensor.Shape{3, 3}, []int{1, 1}, []int{1, 1}, []int{1, 1}); err != nil {
 			return nil, err
 		}
 		if h, err = G.BroadcastAdd(h, p[2*l+1], nil, []byte{0, 2, 3}); err != nil {
@@ -430,4 +434,35 @@ func (a *adam) step(params, grads [][]float32, lr float64) {
 			w[j] -= float32(lr * mh / (math.Sqrt(vh) + eps))
 		}
 	}
+}
+
+var useBatched = true
+
+// convNCHW is a 3x3, pad 1 convolution computed per image as
+// W (out x in*9) times the image's patches transposed, which gives the
+// output in NCHW order directly (gorgonia's Conv2d transposes NHWC).
+func convNCHW(x, w *G.Node, bs int) (*G.Node, error) {
+	h, wd := x.Shape()[2], x.Shape()[3]
+	cout, k := w.Shape()[0], w.Shape()[1]*9
+	col, err := G.Im2Col(x, tensor.Shape{3, 3}, tensor.Shape{1, 1}, tensor.Shape{1, 1}, tensor.Shape{1, 1})
+	if err != nil {
+		return nil, err
+	}
+	if col, err = G.Reshape(col, tensor.Shape{bs, h * wd, k}); err != nil {
+		return nil, err
+	}
+	w3, err := G.Reshape(w, tensor.Shape{1, cout, k})
+	if err != nil {
+		return nil, err
+	}
+	shape := G.NewTensor(x.Graph(), tensor.Float32, 3, G.WithShape(bs, cout, k), G.WithValue(tensor.New(tensor.WithShape(bs, cout, k), tensor.Of(tensor.Float32))))
+	_, wr, err := G.Broadcast(shape, w3, G.NewBroadcastPattern(nil, []byte{0}))
+	if err != nil {
+		return nil, err
+	}
+	y, err := G.BatchedMatMul(wr, col, false, true)
+	if err != nil {
+		return nil, err
+	}
+	return G.Reshape(y, tensor.Shape{bs, cout, h, wd})
 }
