@@ -85,13 +85,17 @@ func (d *Downloader) Get(ctx context.Context, z ZooModel) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	src := d.source(z)
+	if err := d.checkScheme(src); err != nil {
+		return "", err
+	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", fmt.Errorf("cannot create the model directory: %w", err)
 	}
 	if ok, err := verified(dst, z); err != nil {
 		return "", err
 	} else if !ok {
-		if err := d.fetch(ctx, z, dst); err != nil {
+		if err := d.fetch(ctx, z, src, dst); err != nil {
 			return "", err
 		}
 	}
@@ -141,15 +145,16 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// fetch downloads z into dst through dst.part, resuming as needed.
-func (d *Downloader) fetch(ctx context.Context, z ZooModel, dst string) error {
-	src := z.URL()
+// source is the address z is downloaded from.
+func (d *Downloader) source(z ZooModel) string {
 	if d.BaseURL != "" {
-		src = strings.TrimSuffix(d.BaseURL, "/") + "/" + strings.TrimPrefix(z.Path, "/")
+		return strings.TrimSuffix(d.BaseURL, "/") + "/" + strings.TrimPrefix(z.Path, "/")
 	}
-	if err := d.checkScheme(src); err != nil {
-		return err
-	}
+	return z.URL()
+}
+
+// fetch downloads z from src into dst through dst.part, resuming as needed.
+func (d *Downloader) fetch(ctx context.Context, z ZooModel, src, dst string) error {
 	part := dst + ".part"
 	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {

@@ -81,11 +81,16 @@ const renderSlot = "render"
 // before the rendering counts as stale.
 const staleAfter = 500 * time.Millisecond
 
-// renderRest is the pause between two renderings of the same unit on a
-// moving picture, as a share of the last one's time: the live stream
-// shares the processors with the renderings and must stay fluid. A new
-// selection starts at once.
-const renderRest = 0.5
+// Renderings of the same unit on a moving picture pause between them for
+// a share of the last one's time: renderRest, or renderRestBehind while
+// the stream runs slower than it should (its source's frame rate, at most
+// targetFPS): the live picture shares the processors with the renderings
+// and comes first. A new selection starts at once.
+const (
+	renderRest       = 0.5
+	renderRestBehind = 2
+	targetFPS        = 20
+)
 
 // App is the explorer: a window, the open model and its pipeline, the
 // state and the background jobs.
@@ -103,6 +108,7 @@ type App struct {
 	redraw   chan struct{}
 	jobs     Jobs
 	closed   atomic.Bool
+	behind   atomic.Bool // the stream runs slower than it should
 	// compute computes a rendering (computeMap; tests replace it).
 	compute func(ctx context.Context, m *model.Model, f *frame, k renderKey, t vis.Target, progress func(done, total int)) (*vis.Map, error)
 
@@ -125,6 +131,7 @@ type App struct {
 	uiFPS     float64
 	lastSeq   uint64
 	lastSeqAt time.Time
+	drawnAt   time.Time
 
 	// Widgets, touched on the UI goroutine only.
 	grid      *gridView
@@ -155,13 +162,13 @@ func Run(fa fyne.App, opts Options) error {
 // pipeline. The caller shows the window (or calls Run instead).
 func New(fa fyne.App, opts Options) (*App, error) {
 	a := newApp(fa, opts, false)
+	go a.loop()
 	if opts.Model != "" {
 		if err := a.openModel(opts.Model); err != nil {
 			a.Close()
 			return nil, err
 		}
 	}
-	go a.loop()
 	return a, nil
 }
 
@@ -272,9 +279,19 @@ func (a *App) loop() {
 			}
 		case <-a.redraw:
 		case <-tick.C:
+			if len(a.jobs.All()) == 0 && time.Since(a.lastDraw()) < time.Second {
+				continue // nothing moves: no need to paint
+			}
 		}
 		a.draw()
 	}
+}
+
+// lastDraw returns when the panes were last composed.
+func (a *App) lastDraw() time.Time {
+	a.drawMu.Lock()
+	defer a.drawMu.Unlock()
+	return a.drawnAt
 }
 
 // setFrame makes f the newest frame of sess (taking over its reference).
@@ -313,6 +330,7 @@ func (a *App) draw() {
 	a.mu.Unlock()
 	defer f.drop()
 	c := a.compose(st, sess, f, res)
+	a.drawnAt = time.Now()
 	a.onUI(func() { a.apply(c) })
 }
 
@@ -447,7 +465,11 @@ func (a *App) schedule() {
 			return
 		}
 	} else if r := a.result; r != nil && r.key == key {
-		if r.seq == a.cur.seq || time.Since(r.finished) < time.Duration(renderRest*float64(r.took)) {
+		rest := renderRest
+		if a.behind.Load() {
+			rest = renderRestBehind
+		}
+		if r.seq == a.cur.seq || time.Since(r.finished) < time.Duration(rest*float64(r.took)) {
 			return // up to date, or resting (the loop calls again)
 		}
 	}
@@ -456,7 +478,7 @@ func (a *App) schedule() {
 
 // startRender starts rendering key on the newest frame. a.mu is held.
 func (a *App) startRender(key renderKey) {
-	sess, f, display := a.sess, a.cur.retain(), a.st.Display
+	sess, f, display, compute := a.sess, a.cur.retain(), a.st.Display, a.compute
 	a.runningKey = key
 	a.jobs.Start(renderSlot, key.String(), func(j *Job) error {
 		defer f.drop()
@@ -465,7 +487,7 @@ func (a *App) startRender(key renderKey) {
 		t, err := targetFor(sess.m, key)
 		if err == nil {
 			r.target = t.String()
-			r.m, err = a.compute(j.Context(), sess.m, f, key, t, j.Progress)
+			r.m, err = compute(j.Context(), sess.m, f, key, t, j.Progress)
 		}
 		if j.Cancelled() {
 			return context.Canceled

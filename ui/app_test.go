@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"math"
@@ -17,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/deepscope/deepscope/model"
 	"github.com/deepscope/deepscope/vis"
@@ -408,6 +410,21 @@ func TestHelpOverlayAndModes(t *testing.T) {
 	if a.help.Visible() {
 		t.Fatal("Esc does not close the help")
 	}
+	// A frame composed just before the key must not close the help again
+	// when it reaches the screen.
+	a.mu.Lock()
+	st, sess, f := a.st, a.sess, a.cur.retain()
+	a.mu.Unlock()
+	a.drawMu.Lock()
+	c := a.compose(st, sess, f, nil)
+	a.drawMu.Unlock()
+	f.drop()
+	test.TypeOnCanvas(a.win.Canvas(), "h")
+	a.apply(c)
+	if !a.help.Visible() {
+		t.Fatal("a frame composed before h closed the help")
+	}
+	test.TypeOnCanvas(a.win.Canvas(), "h")
 
 	// Zoom shows one enlarged map without tile marks; the overlay changes
 	// the input picture.
@@ -428,6 +445,42 @@ func TestHelpOverlayAndModes(t *testing.T) {
 		t.Fatal("p does not leave the presentation mode")
 	}
 	waitRender(t, a)
+}
+
+func TestUnsupportedModelDialog(t *testing.T) {
+	a := newTestApp(t)
+	err := fmt.Errorf("load /m/odd.onnx: %w: Det (node \"d1\"); com.microsoft.Gelu (node \"g\", \"h\")", model.ErrUnsupportedOp)
+	a.modelError("/m/odd.onnx", err)
+	top := a.win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("no dialog")
+	}
+	var texts []string
+	collectAll(top, &texts)
+	all := strings.Join(texts, "\n")
+	for _, want := range []string{"odd.onnx uses unsupported operators", "• Det (node \"d1\")", "• com.microsoft.Gelu (node \"g\", \"h\")", "stays open"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the dialog does not say %q:\n%s", want, all)
+		}
+	}
+}
+
+// collectAll gathers the texts of labels and canvas texts under o.
+func collectAll(o fyne.CanvasObject, out *[]string) {
+	switch v := o.(type) {
+	case *canvas.Text:
+		*out = append(*out, v.Text)
+	case *widget.Label:
+		*out = append(*out, v.Text)
+	case *fyne.Container:
+		for _, c := range v.Objects {
+			collectAll(c, out)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(v).Objects() {
+			collectAll(c, out)
+		}
+	}
 }
 
 func TestSelectOption(t *testing.T) {

@@ -330,6 +330,11 @@ func (a *App) statusLine(st State, sess *session, values []float32) string {
 		}
 		if sess.pipe != nil {
 			si.Stats, si.HaveStats = sess.pipe.Stats(), true
+			want := float64(targetFPS)
+			if f := si.Stats.Source.FPS; f > 0 {
+				want = min(want, f)
+			}
+			a.behind.Store(!st.Frozen && si.Stats.Frames > 10 && si.Stats.FPS < 0.9*want)
 		}
 	}
 	for _, j := range a.jobs.All() {

@@ -130,13 +130,17 @@ func trainingData(t *testing.T, n int) *Dataset {
 }
 
 func TestTrainLossFalls(t *testing.T) {
-	data := trainingData(t, 320)
+	n := 320
+	if raceEnabled {
+		n = 192
+	}
+	data := trainingData(t, n)
 	const seed = 7
 	net, stats, err := Train(context.Background(), data, Config{Epochs: 1, Seed: seed, BatchSize: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(stats.BatchLoss) != 10 || len(stats.EpochLoss) != 1 {
+	if len(stats.BatchLoss) != n/32 || len(stats.EpochLoss) != 1 {
 		t.Fatalf("%d batch losses, %d epoch losses", len(stats.BatchLoss), len(stats.EpochLoss))
 	}
 	// Train draws the initial weights first from its seeded generator.
@@ -312,12 +316,16 @@ func TestCommittedModel(t *testing.T) {
 	if err != nil {
 		t.Skipf("no Fashion-MNIST test set (%v); install dataset-fashion-mnist", err)
 	}
-	ev, err := Evaluate(m, sc, test.Subset(2000))
+	n := 2000
+	if raceEnabled {
+		n = 1000
+	}
+	ev, err := Evaluate(m, sc, test.Subset(n))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("accuracy on the first 2000 test images: %.2f%%", 100*ev.Accuracy())
+	t.Logf("accuracy on the first %d test images: %.2f%%", n, 100*ev.Accuracy())
 	if ev.Accuracy() < 0.90 {
-		t.Errorf("accuracy %.2f%% on the first 2000 test images, want at least 90%%", 100*ev.Accuracy())
+		t.Errorf("accuracy %.2f%% on the first %d test images, want at least 90%%", 100*ev.Accuracy(), n)
 	}
 }

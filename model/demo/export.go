@@ -1,10 +1,13 @@
 package demo
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/deepscope/deepscope/model"
 )
@@ -141,34 +144,54 @@ func (e *Evaluation) Accuracy() float64 {
 // Evaluate runs a loaded model (the exported network, on deepscope's own
 // engine) over data, each image preprocessed by the sidecar as the
 // explorer does it, and counts the images whose most probable class is the
-// label.
+// label. Images are spread over all CPUs.
 func Evaluate(m *model.Model, sc *model.Sidecar, data *Dataset) (*Evaluation, error) {
-	ev := &Evaluation{}
-	var x *model.Tensor
-	for i := 0; i < data.Len(); i++ {
-		x = sc.PreprocessInto(x, data.Gray(i))
-		a, err := m.Run(x)
-		if err != nil {
-			return nil, err
-		}
-		y, err := a.Get(m.Output())
-		if err != nil {
-			a.Release()
-			return nil, err
-		}
-		best := 0
-		for c, v := range y.Data {
-			if v > y.Data[best] {
-				best = c
+	pred := make([]int, data.Len())
+	workers := min(runtime.GOMAXPROCS(0), max(1, data.Len()))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var x *model.Tensor
+			for i := w; i < data.Len() && errs[w] == nil; i += workers {
+				x = sc.PreprocessInto(x, data.Gray(i))
+				pred[i], errs[w] = classify(m, x)
 			}
-		}
-		a.Release()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	ev := &Evaluation{Total: data.Len()}
+	for i, p := range pred {
 		label := int(data.Labels[i])
-		ev.Confusion[label][best]++
-		if best == label {
+		ev.Confusion[label][p]++
+		if p == label {
 			ev.Correct++
 		}
-		ev.Total++
 	}
 	return ev, nil
+}
+
+// classify returns the most probable class of input x.
+func classify(m *model.Model, x *model.Tensor) (int, error) {
+	a, err := m.Run(x)
+	if err != nil {
+		return 0, err
+	}
+	defer a.Release()
+	y, err := a.Get(m.Output())
+	if err != nil {
+		return 0, err
+	}
+	best := 0
+	for c, v := range y.Data {
+		if v > y.Data[best] {
+			best = c
+		}
+	}
+	return best, nil
 }

@@ -120,11 +120,7 @@ func newTrainer(bs int, init [][]float32) (*trainer, error) {
 	h := t.x
 	var err error
 	for l := 0; l < 3; l++ {
-		if useBatched && l < 2 {
-			if h, err = convNCHW(h, p[2*l], bs); err != nil {
-				return nil, err
-			}
-		} else if h, err = G.Conv2d(h, p[2*l], tensor.Shape{3, 3}, []int{1, 1}, []int{1, 1}, []int{1, 1}); err != nil {
+		if h, err = conv3x3(h, p[2*l], bs); err != nil {
 			return nil, err
 		}
 		if h, err = G.BroadcastAdd(h, p[2*l+1], nil, []byte{0, 2, 3}); err != nil {
@@ -345,7 +341,7 @@ func Train(ctx context.Context, data *Dataset, cfg Config) (*Network, *Stats, er
 			}
 			stats.BatchLoss = append(stats.BatchLoss, loss)
 			epochLoss += loss
-			if cfg.Log != nil && batches >= 200 && (b+1)%(batches/4) == 0 && b+1 < batches {
+			if q := batches / 4; cfg.Log != nil && batches >= 200 && (b+1)%q == 0 && (b+1)/q < 4 {
 				fmt.Fprintf(cfg.Log, "epoch %d/%d: %d%%, loss %.4f (%s)\n", epoch+1, cfg.Epochs, 100*(b+1)/batches,
 					epochLoss/float64(b+1), time.Since(start).Round(time.Second))
 			}
@@ -436,12 +432,13 @@ func (a *adam) step(params, grads [][]float32, lr float64) {
 	}
 }
 
-var useBatched = true
-
-// convNCHW is a 3x3, pad 1 convolution computed per image as
-// W (out x in*9) times the image's patches transposed, which gives the
-// output in NCHW order directly (gorgonia's Conv2d transposes NHWC).
-func convNCHW(x, w *G.Node, bs int) (*G.Node, error) {
+// conv3x3 is a 3x3 convolution with padding 1 on NCHW x: for each image,
+// W (out x in*9) times the transposed im2col patches (h*w x in*9), which is
+// the output already in NCHW order. (gorgonia's Conv2d multiplies the
+// other way round and transposes NHWC to NCHW, forward and backward: 15%
+// more time here. The results are the same.) W is broadcast over the batch;
+// the broadcast's gradient sums over it.
+func conv3x3(x, w *G.Node, bs int) (*G.Node, error) {
 	h, wd := x.Shape()[2], x.Shape()[3]
 	cout, k := w.Shape()[0], w.Shape()[1]*9
 	col, err := G.Im2Col(x, tensor.Shape{3, 3}, tensor.Shape{1, 1}, tensor.Shape{1, 1}, tensor.Shape{1, 1})
@@ -455,12 +452,15 @@ func convNCHW(x, w *G.Node, bs int) (*G.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	shape := G.NewTensor(x.Graph(), tensor.Float32, 3, G.WithShape(bs, cout, k), G.WithValue(tensor.New(tensor.WithShape(bs, cout, k), tensor.Of(tensor.Float32))))
-	_, wr, err := G.Broadcast(shape, w3, G.NewBroadcastPattern(nil, []byte{0}))
+	// Broadcast repeats w3 to the shape of its first operand (only its
+	// shape matters).
+	like := G.NewTensor(x.Graph(), tensor.Float32, 3, G.WithShape(bs, cout, k),
+		G.WithValue(tensor.New(tensor.WithShape(bs, cout, k), tensor.Of(tensor.Float32))))
+	_, wb, err := G.Broadcast(like, w3, G.NewBroadcastPattern(nil, []byte{0}))
 	if err != nil {
 		return nil, err
 	}
-	y, err := G.BatchedMatMul(wr, col, false, true)
+	y, err := G.BatchedMatMul(wb, col, false, true)
 	if err != nil {
 		return nil, err
 	}
