@@ -307,9 +307,12 @@ func TestDownloadHTTPSOnly(t *testing.T) {
 	sum := sha256.Sum256([]byte("x"))
 	z := ZooModel{Name: "x", Path: "x.onnx", SHA256: hex.EncodeToString(sum[:]), Size: 1, Color: RGB, Scale: 1,
 		Mean: []float64{0}, Std: []float64{1}, BaseURL: plain.URL + "/"}
-	d := &Downloader{Dir: t.TempDir()}
+	d := &Downloader{Dir: filepath.Join(t.TempDir(), "models")}
 	if _, err := d.Get(context.Background(), z); err == nil || !strings.Contains(err.Error(), "--insecure-http") {
 		t.Errorf("plain http: %v", err)
+	}
+	if _, err := os.Stat(d.Dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused download created %s", d.Dir)
 	}
 	d.InsecureHTTP = true
 	if _, err := d.Get(context.Background(), z); err != nil {

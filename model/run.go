@@ -104,11 +104,8 @@ func (m *Model) checkInput(i int, x *Tensor) error {
 	if i < len(m.inputDims) && m.inputDims[i] != nil {
 		dims := m.inputDims[i]
 		bad := len(dims) != len(x.Shape)
-		// The batch dimension may differ from a declared 1: every kernel
-		// loops over it (a graph that hard-codes batch 1 in a Reshape fails
-		// at that node).
 		for j := 0; !bad && j < len(dims); j++ {
-			bad = dims[j] >= 0 && int64(x.Shape[j]) != dims[j] && !(j == 0 && len(dims) == 4 && x.Shape[0] >= 1)
+			bad = dims[j] >= 0 && int64(x.Shape[j]) != dims[j]
 		}
 		if bad {
 			return fmt.Errorf("input %q has shape %s, the model wants %s", in.Name, ShapeString(x.Shape), dimsString(dims))

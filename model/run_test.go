@@ -56,37 +56,3 @@ func TestSteadyStreamReusesBuffers(t *testing.T) {
 	}
 }
 
-// A batch of N images gives each image's single-image result, even for a
-// model that declares batch 1.
-func TestBatchedRunMatchesSingles(t *testing.T) {
-	m, err := Load(filepath.Join("..", "testdata", "torch", "squeezenet1_1", "model.onnx"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := m.Input().Shape
-	x := NewTensor(append([]int{2}, in[1:]...)...)
-	half := len(x.Data) / 2
-	for i := range x.Data {
-		x.Data[i] = float32(i%97)/97 - 0.5
-		if i >= half {
-			x.Data[i] = float32(i%89)/89 - 0.4
-		}
-	}
-	ab, err := m.Run(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ab.Release()
-	yb, _ := ab.Get(m.Output())
-	per := len(yb.Data) / 2
-	for b := 0; b < 2; b++ {
-		xs := FromData(x.Data[b*half:(b+1)*half], in...)
-		a, err := m.Run(xs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, _ := a.Get(m.Output())
-		assertClose(t, FromData(yb.Data[b*per:(b+1)*per], y.Shape...), y.Data, 1e-5)
-		a.Release()
-	}
-}

@@ -78,8 +78,10 @@ func (s *session) stop() {
 const renderSlot = "render"
 
 // staleAfter is how far a rendering's frame may lag the frame shown
-// before the rendering counts as stale.
-const staleAfter = 500 * time.Millisecond
+// before the rendering counts as stale. On a moving picture renderings
+// always lag a little (they are computed after the frame, and rest
+// between them); a rendering of another unit is stale at once.
+const staleAfter = 2 * time.Second
 
 // Renderings of the same unit on a moving picture pause between them for
 // a share of the last one's time: renderRest, or renderRestBehind while
@@ -106,6 +108,7 @@ type App struct {
 	cancel   context.CancelFunc
 	loopDone chan struct{}
 	redraw   chan struct{}
+	applied  chan struct{} // holds a token when no composed frame waits for the UI
 	jobs     Jobs
 	closed   atomic.Bool
 	behind   atomic.Bool // the stream runs slower than it should
@@ -124,14 +127,15 @@ type App struct {
 	messageAt  time.Time
 	rendered   uint64 // renderings finished
 
-	drawMu    sync.Mutex // one draw at a time; guards the pools and the rates below
-	gridPool  imagePool
-	inputPool imagePool
-	actPool   imagePool
-	uiFPS     float64
-	lastSeq   uint64
-	lastSeqAt time.Time
-	drawnAt   time.Time
+	drawMu     sync.Mutex // one draw at a time; guards the pools and the rates below
+	gridPool   imagePool
+	inputPool  imagePool
+	actPool    imagePool
+	uiFPS      float64
+	uiInterval float64 // moving average of the time between new frames shown, s
+	lastSeq    uint64
+	lastSeqAt  time.Time
+	drawnAt    time.Time
 
 	// Widgets, touched on the UI goroutine only.
 	grid      *gridView
@@ -174,7 +178,9 @@ func New(fa fyne.App, opts Options) (*App, error) {
 
 // newApp builds the window; sync selects the test mode.
 func newApp(fa fyne.App, opts Options, sync bool) *App {
-	a := &App{fa: fa, opts: opts, sync: sync, redraw: make(chan struct{}, 1), loopDone: make(chan struct{}), hover: -1}
+	a := &App{fa: fa, opts: opts, sync: sync, redraw: make(chan struct{}, 1), loopDone: make(chan struct{}), hover: -1,
+		applied: make(chan struct{}, 1)}
+	a.applied <- struct{}{}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.st = NewState(nil, 0)
 	if opts.Method != "" {
@@ -319,8 +325,11 @@ func (a *App) show(f *frame) {
 }
 
 // draw composes the panes for the newest frame and hands them to the
-// widgets, waiting until they have them (so the pools are never ahead of
-// the screen by more than one image).
+// widgets. It composes while the UI goroutine shows the previous frame,
+// but hands a frame over only once the previous one is on the widgets: so
+// at most three pooled images are in use (on screen, handed over, being
+// composed) and the pools of poolSize never overwrite one that can still
+// be painted.
 func (a *App) draw() {
 	a.drawMu.Lock()
 	defer a.drawMu.Unlock()
@@ -331,26 +340,27 @@ func (a *App) draw() {
 	defer f.drop()
 	c := a.compose(st, sess, f, res)
 	a.drawnAt = time.Now()
-	a.onUI(func() { a.apply(c) })
+	a.present(c)
 }
 
-// onUI runs fn on the UI goroutine and waits for it (or for the end).
-func (a *App) onUI(fn func()) {
+// present hands a composed frame to the UI goroutine once the previous
+// one has been applied, without waiting for this one.
+func (a *App) present(c *composed) {
 	if a.sync {
-		fn()
+		a.apply(c)
 		return
 	}
-	done := make(chan struct{})
+	select {
+	case <-a.applied: // the previous frame is on the widgets
+	case <-a.ctx.Done():
+		return
+	}
 	fyne.Do(func() {
-		defer close(done)
+		defer func() { a.applied <- struct{}{} }()
 		if !a.closed.Load() {
-			fn()
+			a.apply(c)
 		}
 	})
-	select {
-	case <-done:
-	case <-a.ctx.Done():
-	}
 }
 
 // update applies f to the state and carries the change out: pipeline

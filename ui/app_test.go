@@ -52,6 +52,12 @@ func newTestApp(t *testing.T) *App {
 // showFrame runs the model on a random input and shows it.
 func showFrame(t *testing.T, a *App, seq uint64) *frame {
 	t.Helper()
+	return showFrameAt(t, a, seq, time.Now())
+}
+
+// showFrameAt is showFrame for a frame computed at the given time.
+func showFrameAt(t *testing.T, a *App, seq uint64, done time.Time) *frame {
+	t.Helper()
 	a.mu.Lock()
 	sess := a.sess
 	a.mu.Unlock()
@@ -66,6 +72,7 @@ func showFrame(t *testing.T, a *App, seq uint64) *frame {
 		t.Fatal(err)
 	}
 	f := newFrame(seq, x, acts, acts.Release)
+	f.done = done
 	a.show(f)
 	return f
 }
@@ -286,6 +293,17 @@ func TestStaleRenderingIsTinted(t *testing.T) {
 	if a.insp.stale {
 		t.Fatal("the rendering of the selected unit and frame is shown as stale")
 	}
+	// A rendering lagging the picture a little is not stale; one lagging
+	// by more than staleAfter is.
+	started, _ = blockingCompute(a)
+	done := a.result.done
+	for i, lag := range []time.Duration{staleAfter / 4, 2 * staleAfter} {
+		showFrameAt(t, a, uint64(10+i), done.Add(lag))
+		if a.insp.stale != (lag > staleAfter) {
+			t.Fatalf("rendering lagging by %v: stale %v", lag, a.insp.stale)
+		}
+	}
+	recv(t, started, "the rendering of the new frame")
 }
 
 func TestRenderingMatchesVis(t *testing.T) {

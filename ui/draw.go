@@ -149,19 +149,22 @@ func (a *App) span(st State, vals []float32, u, p int) span {
 	return layerSpan(vals)
 }
 
-// rates updates the rate of new frames shown.
+// rates updates the rate of new frames shown: the inverse of a moving
+// average of the time between them, as the pipeline measures its own.
 func (a *App) rates(f *frame) {
 	if f.seq == a.lastSeq {
 		return
 	}
 	now := time.Now()
 	if !a.lastSeqAt.IsZero() {
-		if dt := now.Sub(a.lastSeqAt).Seconds(); dt > 0 {
-			if a.uiFPS == 0 {
-				a.uiFPS = 1 / dt
-			} else {
-				a.uiFPS += 0.1 * (1/dt - a.uiFPS)
-			}
+		dt := now.Sub(a.lastSeqAt).Seconds()
+		if a.uiInterval == 0 {
+			a.uiInterval = dt
+		} else {
+			a.uiInterval += 0.1 * (dt - a.uiInterval)
+		}
+		if a.uiInterval > 0 {
+			a.uiFPS = 1 / a.uiInterval
 		}
 	}
 	a.lastSeq, a.lastSeqAt = f.seq, now

@@ -62,6 +62,9 @@ func runGUI(c *cli, args []string) error {
 	if *modelPath == "" {
 		*modelPath = ui.DefaultModel()
 	}
+	if !hasDisplay() {
+		return errors.New("gui: no display (DISPLAY is not set): the explorer needs a desktop session, or Xvfb (see scripts/screenshot); the other commands work without one")
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -111,6 +114,16 @@ func runGUI(c *cli, args []string) error {
 	}
 	a.Window().ShowAndRun()
 	return nil
+}
+
+// hasDisplay reports whether a window can be opened: on Linux and the BSDs
+// an X11 or Wayland display must be set.
+func hasDisplay() bool {
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd", "netbsd":
+		return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
+	}
+	return true
 }
 
 // printGUIStats prints one line of measurements every period.
