@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -136,7 +137,7 @@ func newTrainer(bs int, init [][]float32) (*trainer, error) {
 		}
 	}
 	// Global average pooling: mean over the 7x7 grid.
-	if h, err = G.Reshape(h, tensor.Shape{bs, C3, 7 * 7}); err != nil {
+	if h, err = G.Reshape(h, tensor.Shape{bs, C3, (Side / 4) * (Side / 4)}); err != nil {
 		return nil, err
 	}
 	if h, err = G.Mean(h, 2); err != nil {
@@ -228,8 +229,25 @@ type shard struct {
 	xT, yT *tensor.Dense
 }
 
-// Train trains the demo network on data. It stops early with ctx's error
-// when ctx is cancelled.
+func newShard(bs int, params [][]float32) (*shard, error) {
+	own := make([][]float32, len(params))
+	for j, p := range params {
+		own[j] = append([]float32(nil), p...)
+	}
+	tr, err := newTrainer(bs, own)
+	if err != nil {
+		return nil, fmt.Errorf("train: build graph: %w", err)
+	}
+	sh := &shard{tr: tr, xs: make([]float32, bs*Side*Side), ys: make([]float32, bs*NumCl)}
+	sh.xT = tensor.New(tensor.WithShape(bs, 1, Side, Side), tensor.WithBacking(sh.xs))
+	sh.yT = tensor.New(tensor.WithShape(bs, NumCl), tensor.WithBacking(sh.ys))
+	return sh, nil
+}
+
+// Train trains the demo network on data with Adam on the cross-entropy,
+// the step size following a cosine from cfg.LearnRate down to 0, each
+// image mirrored left-right with probability 1/2. It stops early with
+// ctx's error when ctx is cancelled.
 func Train(ctx context.Context, data *Dataset, cfg Config) (*Network, *Stats, error) {
 	cfg.defaults()
 	if data.Rows != Side || data.Cols != Side {
@@ -251,21 +269,13 @@ func Train(ctx context.Context, data *Dataset, cfg Config) (*Network, *Stats, er
 	r := rand.New(rand.NewSource(cfg.Seed))
 	mean, std := Normalization(data)
 	params := initParams(r)
-	per := bs / shards
 	parts := make([]*shard, shards)
 	for i := range parts {
-		own := make([][]float32, len(params))
-		for j, p := range params {
-			own[j] = append([]float32(nil), p...)
-		}
-		tr, err := newTrainer(per, own)
+		sh, err := newShard(bs/shards, params)
 		if err != nil {
-			return nil, nil, fmt.Errorf("train: build graph: %w", err)
+			return nil, nil, err
 		}
-		defer tr.vm.Close()
-		sh := &shard{tr: tr, xs: make([]float32, per*Side*Side), ys: make([]float32, per*NumCl)}
-		sh.xT = tensor.New(tensor.WithShape(per, 1, Side, Side), tensor.WithBacking(sh.xs))
-		sh.yT = tensor.New(tensor.WithShape(per, NumCl), tensor.WithBacking(sh.ys))
+		defer sh.tr.vm.Close()
 		parts[i] = sh
 	}
 	grads := make([][]float32, len(params))
@@ -274,13 +284,11 @@ func Train(ctx context.Context, data *Dataset, cfg Config) (*Network, *Stats, er
 	}
 	opt := newAdam(params)
 	batches := data.Len() / bs
-	total := cfg.Epochs * batches
 	stats := &Stats{}
 	order := make([]int, data.Len())
 	for i := range order {
 		order[i] = i
 	}
-	errs := make([]error, shards)
 	for epoch := 0; epoch < cfg.Epochs; epoch++ {
 		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		var epochLoss float64
@@ -288,56 +296,17 @@ func Train(ctx context.Context, data *Dataset, cfg Config) (*Network, *Stats, er
 			if err := ctx.Err(); err != nil {
 				return nil, nil, err
 			}
-			for i := 0; i < bs; i++ {
-				sh, k := parts[i/per], order[b*bs+i]
-				j := i % per
-				fillImage(sh.xs[j*Side*Side:(j+1)*Side*Side], data.Image(k), r.Intn(2) == 1, mean, std)
-				clear(sh.ys[j*NumCl : (j+1)*NumCl])
-				sh.ys[j*NumCl+int(data.Labels[k])] = 1
+			fillBatch(parts, data, order[b*bs:(b+1)*bs], r, mean, std)
+			loss, err := gradients(parts, grads)
+			if err != nil {
+				return nil, nil, fmt.Errorf("train: epoch %d batch %d: %w", epoch+1, b, err)
 			}
-			var wg sync.WaitGroup
-			for i, sh := range parts {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					errs[i] = sh.run()
-				}()
-			}
-			wg.Wait()
-			var loss float64
-			for i, sh := range parts {
-				if errs[i] != nil {
-					return nil, nil, fmt.Errorf("train: epoch %d batch %d: %w", epoch+1, b, errs[i])
-				}
-				loss += float64(sh.tr.loss.Data().(float32)) / shards
-			}
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return nil, nil, fmt.Errorf("train: loss diverged (%v) at epoch %d batch %d", loss, epoch+1, b)
-			}
-			// The batch loss is the mean of the shard losses; so is its
-			// gradient.
-			for j := range grads {
-				clear(grads[j])
-				for _, sh := range parts {
-					g, err := sh.tr.params[j].Grad()
-					if err != nil {
-						return nil, nil, fmt.Errorf("train: no gradient for %s: %w", paramNames[j], err)
-					}
-					gd := g.Data().([]float32)
-					for k, v := range gd {
-						grads[j][k] += v / shards
-					}
-					clear(gd) // gorgonia accumulates gradients across runs
-				}
-			}
-			step := epoch*batches + b
-			lr := cfg.LearnRate * 0.5 * (1 + math.Cos(math.Pi*float64(step)/float64(total)))
-			opt.step(params, grads, lr)
+			step := float64(epoch*batches + b)
+			opt.step(params, grads, cfg.LearnRate*0.5*(1+math.Cos(math.Pi*step/float64(cfg.Epochs*batches))))
 			for _, sh := range parts {
 				for j, p := range sh.tr.params {
 					copy(p.Value().Data().([]float32), params[j])
 				}
-				sh.tr.vm.Reset()
 			}
 			stats.BatchLoss = append(stats.BatchLoss, loss)
 			epochLoss += loss
@@ -360,6 +329,62 @@ func Train(ctx context.Context, data *Dataset, cfg Config) (*Network, *Stats, er
 	}
 	stats.Duration = time.Since(start)
 	return newNetwork(params, mean, std), stats, nil
+}
+
+// fillBatch writes the images idx (each mirrored with probability 1/2) and
+// their one-hot labels into the shards' inputs, in order.
+func fillBatch(parts []*shard, data *Dataset, idx []int, r *rand.Rand, mean, std float64) {
+	per := len(idx) / len(parts)
+	for i, k := range idx {
+		sh, j := parts[i/per], i%per
+		fillImage(sh.xs[j*Side*Side:(j+1)*Side*Side], data.Image(k), r.Intn(2) == 1, mean, std)
+		clear(sh.ys[j*NumCl : (j+1)*NumCl])
+		sh.ys[j*NumCl+int(data.Labels[k])] = 1
+	}
+}
+
+// gradients runs the shards concurrently and returns the batch loss, the
+// mean of the shard losses, with its gradient (the mean of theirs) in grads.
+func gradients(parts []*shard, grads [][]float32) (float64, error) {
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, sh := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = sh.run()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
+	n := float32(len(parts))
+	var loss float64
+	for _, sh := range parts {
+		loss += float64(sh.tr.loss.Data().(float32)) / float64(n)
+	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return 0, fmt.Errorf("loss diverged (%v)", loss)
+	}
+	for j := range grads {
+		clear(grads[j])
+		for _, sh := range parts {
+			g, err := sh.tr.params[j].Grad()
+			if err != nil {
+				return 0, fmt.Errorf("no gradient for %s: %w", paramNames[j], err)
+			}
+			gd := g.Data().([]float32)
+			for k, v := range gd {
+				grads[j][k] += v / n
+			}
+			clear(gd) // gorgonia accumulates gradients across runs
+		}
+	}
+	for _, sh := range parts {
+		sh.tr.vm.Reset()
+	}
+	return loss, nil
 }
 
 // newNetwork wraps parameters in the order of paramNames.
