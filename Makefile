@@ -8,7 +8,7 @@ export DEEPSCOPE_SHARED ?= $(abspath ../shared)
 export DEEPSCOPE_TORCH_REFS ?= $(abspath .cache/torch)
 TORCH_MODELS := squeezenet1_1,resnet18,mobilenet_v2,googlenet,alexnet
 
-.PHONY: all setup setup-test build run test vet bench fuzz testdata-torch clean
+.PHONY: all setup setup-test build run test vet bench fuzz testdata-torch screenshot clean
 
 all: build
 
@@ -40,6 +40,10 @@ test: setup setup-test testdata-torch vet
 	@# The 224x224 PyTorch networks and all real-model photos are skipped under -race (slow, and no
 	@# concurrency in them); they run here without it.
 	$(GO) test -count=1 -run "TestTorchReferences|TestRealModels" ./model/
+
+# A real run of the explorer under Xvfb, grabbed to a PNG (OUT=path).
+screenshot: setup-test build
+	scripts/screenshot $(or $(OUT),screenshot.png)
 
 # Benchmarks print ratios against PyTorch measured in the same run.
 bench: setup-test testdata-torch

@@ -25,6 +25,8 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{"gui", "[--model M.onnx] [--source webcam|FILE|DIR|pattern] [--select LAYER:UNIT] [--method M] [--presentation]",
+			"open the explorer window (also what `deepscope` without arguments does)", runGUI},
 		{"predict", "--model M.onnx [--top 5] [--json] IMAGE... | --input-npy X.npy",
 			"print the top classes with their probabilities for each image", runPredict},
 		{"layers", "--model M.onnx", "list every layer: name, op type, output shape", runLayers},
@@ -79,9 +81,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	}()
 	c := &cli{stdout: stdout, stderr: stderr}
 	if len(args) == 0 {
-		// TODO: open the GUI.
-		usage(stdout)
-		return 0
+		return cmdGUI(nil, stdout, stderr)
 	}
 	name := args[0]
 	if name == "-h" || name == "-help" || name == "--help" {
