@@ -81,6 +81,11 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	}()
 	c := &cli{stdout: stdout, stderr: stderr}
 	if len(args) == 0 {
+		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			usage(stdout)
+			fmt.Fprint(stdout, "\nNo display found: with one, `deepscope` alone opens the explorer window.\n")
+			return 0
+		}
 		return cmdGUI(nil, stdout, stderr)
 	}
 	name := args[0]

@@ -361,6 +361,9 @@ func TestPanicRecovered(t *testing.T) {
 }
 
 func TestHelpVersionUsage(t *testing.T) {
+	// Without a display, no arguments print the usage (with one, the GUI).
+	t.Setenv("DISPLAY", "")
+	t.Setenv("WAYLAND_DISPLAY", "")
 	code, out, _ := deepscope(t)
 	if code != 0 || !strings.Contains(out, "deepscope predict --model") {
 		t.Errorf("no args: exit %d, %q", code, out)
