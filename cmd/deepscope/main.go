@@ -49,6 +49,10 @@ func init() {
 			"mine a folder or video for every unit's top images, receptive-field crops and their deconvolutions", runIndex},
 		{"embed", "--model M.onnx --layer L --images DIR --out embed.png",
 			"lay images out by t-SNE of a layer's features", runEmbed},
+		{"models", "list | get NAME [--insecure-http]",
+			"list the model catalog, or download a catalog model (verified by sha256) into the user cache", runModels},
+		{"train-demo", "[--epochs N] [--seed S] [--data DIR] [--out DIR]",
+			"train the embedded Fashion-MNIST demo network and export it to ONNX", runTrainDemo},
 		{"version", "", "print the version", runVersion},
 		{"help", "[COMMAND]", "print this help, or a command's flags", runHelp},
 	}
