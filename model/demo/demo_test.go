@@ -294,8 +294,8 @@ func TestCommittedModel(t *testing.T) {
 	}
 	want := "conv1:Conv:1x16x28x28 relu1:Relu:1x16x28x28 pool1:MaxPool:1x16x14x14 " +
 		"conv2:Conv:1x32x14x14 relu2:Relu:1x32x14x14 pool2:MaxPool:1x32x7x7 " +
-		"conv3:Conv:1x64x7x7 relu3:Relu:1x64x7x7 gap:GlobalAveragePool:1x64x1x1 " +
-		"flatten:Flatten:1x64 fc:Gemm:1x10 prob:Softmax:1x10"
+		"conv3:Conv:1x128x7x7 relu3:Relu:1x128x7x7 gap:GlobalAveragePool:1x128x1x1 " +
+		"flatten:Flatten:1x128 fc:Gemm:1x10 prob:Softmax:1x10"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("layers\n%s\nwant\n%s", got, want)
 	}
