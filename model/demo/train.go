@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"math/rand"
-	"os"
 	"sync"
 	"time"
 
@@ -126,11 +125,7 @@ func newTrainer(bs int, init [][]float32) (*trainer, error) {
 	h := t.x
 	var err error
 	for l := 0; l < 3; l++ {
-		if l == 2 && hybrid {
-			if h, err = G.Conv2d(h, p[2*l], tensor.Shape{3, 3}, []int{1, 1}, []int{1, 1}, []int{1, 1}); err != nil {
-				return nil, err
-			}
-		} else if h, err = conv3x3(h, p[2*l], bs); err != nil {
+		if h, err = conv3x3(h, p[2*l], bs); err != nil {
 			return nil, err
 		}
 		if h, err = G.BroadcastAdd(h, p[2*l+1], nil, []byte{0, 2, 3}); err != nil {
@@ -509,5 +504,3 @@ func conv3x3(x, w *G.Node, bs int) (*G.Node, error) {
 	}
 	return G.Reshape(y, tensor.Shape{bs, cout, h, wd})
 }
-
-var hybrid = os.Getenv("HYBRID") == "1"
