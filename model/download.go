@@ -100,10 +100,10 @@ func (d *Downloader) Get(ctx context.Context, z ZooModel) (string, error) {
 		}
 	}
 	dir := filepath.Dir(dst)
-	if err := writeFileAtomic(SidecarPath(dst), z.SidecarJSON()); err != nil {
+	if err := WriteFileAtomic(SidecarPath(dst), z.SidecarJSON()); err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, ImageNetLabelsFile), imagenetLabels); err != nil {
+	if err := WriteFileAtomic(filepath.Join(dir, ImageNetLabelsFile), imagenetLabels); err != nil {
 		return "", err
 	}
 	return dst, nil
@@ -357,9 +357,9 @@ func rangeStart(cr string) (int64, bool) {
 	return v, err == nil
 }
 
-// writeFileAtomic writes data to path through a temporary file in the same
+// WriteFileAtomic writes data to path through a temporary file in the same
 // directory renamed into place.
-func writeFileAtomic(path string, data []byte) error {
+func WriteFileAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)

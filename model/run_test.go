@@ -55,4 +55,3 @@ func TestSteadyStreamReusesBuffers(t *testing.T) {
 		t.Errorf("a steady stream allocates %d bytes per frame, more than 10%% of the %d bytes of activations", perFrame, actBytes)
 	}
 }
-

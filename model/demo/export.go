@@ -98,31 +98,9 @@ func Export(dir string, n *Network) error {
 		name string
 		data []byte
 	}{{ModelFile, data}, {SidecarFile, n.Sidecar()}, {LabelsFile, LabelsText()}} {
-		if err := writeFile(filepath.Join(dir, f.name), f.data); err != nil {
+		if err := model.WriteFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func writeFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
