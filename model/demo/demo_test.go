@@ -86,6 +86,12 @@ func TestLoad(t *testing.T) {
 	if s := d.Subset(2); s.Len() != 2 || len(s.Images) != 2*28*28 {
 		t.Errorf("subset of %d", s.Len())
 	}
+	if f, err := LoadFirst(dir, "x", 2); err != nil || f.Len() != 2 || len(f.Images) != 2*28*28 || f.Image(1)[5] != 200 {
+		t.Errorf("first 2: %v", err)
+	}
+	if f, err := LoadFirst(dir, "x", 10); err != nil || f.Len() != 3 {
+		t.Errorf("first 10 of 3: %v", err)
+	}
 	os.WriteFile(filepath.Join(dir, "x-labels-idx1-ubyte"), idxBytes(8, []uint32{3}, []byte{0, 10, 4}), 0o644)
 	if _, err := Load(dir, "x"); err == nil || !strings.Contains(err.Error(), "label 1 is 10") {
 		t.Errorf("bad label: %v", err)
@@ -108,8 +114,8 @@ var (
 // synthetic images (class k: a bright bar at row 2k+4, plus noise) when the
 // Debian package is not installed.
 func trainingData(t *testing.T, n int) *Dataset {
-	fashionOnce.Do(func() { fashion, _ = Load(DataDir, "train") })
-	if fashion != nil {
+	fashionOnce.Do(func() { fashion, _ = LoadFirst(DataDir, "train", 320) })
+	if fashion != nil && n <= fashion.Len() {
 		return fashion.Subset(n)
 	}
 	t.Logf("no Fashion-MNIST in %s: synthetic images", DataDir)
@@ -130,10 +136,7 @@ func trainingData(t *testing.T, n int) *Dataset {
 }
 
 func TestTrainLossFalls(t *testing.T) {
-	n := 320
-	if raceEnabled {
-		n = 192
-	}
+	const n = 320
 	data := trainingData(t, n)
 	const seed = 7
 	net, stats, err := Train(context.Background(), data, Config{Epochs: 1, Seed: seed, BatchSize: 32})
@@ -312,15 +315,12 @@ func TestCommittedModel(t *testing.T) {
 	if !reflect.DeepEqual(sc.Labels(), Labels) {
 		t.Errorf("labels %q", sc.Labels())
 	}
-	test, err := Load(DataDir, "t10k")
+	const n = 2000
+	test, err := LoadFirst(DataDir, "t10k", n)
 	if err != nil {
 		t.Skipf("no Fashion-MNIST test set (%v); install dataset-fashion-mnist", err)
 	}
-	n := 2000
-	if raceEnabled {
-		n = 1000
-	}
-	ev, err := Evaluate(m, sc, test.Subset(n))
+	ev, err := Evaluate(m, sc, test)
 	if err != nil {
 		t.Fatal(err)
 	}

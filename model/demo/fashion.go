@@ -59,12 +59,15 @@ func (d *Dataset) Subset(n int) *Dataset {
 // Load reads the split "train" or "t10k" of an MNIST-format dataset from
 // dir: <split>-images-idx3-ubyte and <split>-labels-idx1-ubyte, gzipped
 // (".gz") or not.
-func Load(dir, split string) (*Dataset, error) {
-	images, err := readIDXFile(filepath.Join(dir, split+"-images-idx3-ubyte"))
+func Load(dir, split string) (*Dataset, error) { return LoadFirst(dir, split, 0) }
+
+// LoadFirst is Load reading only the first n images (all when n <= 0).
+func LoadFirst(dir, split string, n int) (*Dataset, error) {
+	images, err := readIDXFile(filepath.Join(dir, split+"-images-idx3-ubyte"), n)
 	if err != nil {
 		return nil, err
 	}
-	labels, err := readIDXFile(filepath.Join(dir, split+"-labels-idx1-ubyte"))
+	labels, err := readIDXFile(filepath.Join(dir, split+"-labels-idx1-ubyte"), n)
 	if err != nil {
 		return nil, err
 	}
@@ -88,8 +91,9 @@ type IDX struct {
 	Data []uint8 // row-major
 }
 
-// readIDXFile reads path, or path.gz when path does not exist.
-func readIDXFile(path string) (*IDX, error) {
+// readIDXFile reads the first n entries (all when n <= 0) of path, or of
+// path.gz when path does not exist.
+func readIDXFile(path string, n int) (*IDX, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		path += ".gz"
@@ -99,7 +103,7 @@ func readIDXFile(path string) (*IDX, error) {
 		return nil, err
 	}
 	defer f.Close()
-	t, err := ReadIDX(f)
+	t, err := ReadIDXFirst(f, n)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -112,7 +116,11 @@ const maxIDXBytes = 1 << 30
 
 // ReadIDX reads an IDX file of unsigned bytes (type 0x08), gzipped or not:
 // the big-endian header 0 0 8 ndim, ndim uint32 dimensions, then the data.
-func ReadIDX(r io.Reader) (*IDX, error) {
+func ReadIDX(r io.Reader) (*IDX, error) { return ReadIDXFirst(r, 0) }
+
+// ReadIDXFirst is ReadIDX stopping after the first n entries along the
+// first dimension (all when n <= 0).
+func ReadIDXFirst(r io.Reader, first int) (*IDX, error) {
 	br := bufio.NewReader(r)
 	if magic, err := br.Peek(2); err == nil && bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
@@ -143,7 +151,10 @@ func ReadIDX(r io.Reader) (*IDX, error) {
 		if d == 0 || n > maxIDXBytes/int(d) {
 			return nil, fmt.Errorf("IDX dimensions %v: empty or too large", t.Dims[:i+1])
 		}
-		n *= int(d)
+		if i == 0 && first > 0 && first < t.Dims[0] {
+			t.Dims[0] = first
+		}
+		n *= t.Dims[i]
 	}
 	t.Data = make([]uint8, n)
 	if _, err := io.ReadFull(br, t.Data); err != nil {
