@@ -4,22 +4,15 @@ import (
 	"image"
 	"math"
 	"sync"
-
-	"golang.org/x/image/draw"
 )
 
 // Image preprocessing: resize and crop per the sidecar's mode with a
-// bilinear filter (antialiased when shrinking, like PIL's), convert the
-// colours and normalise to a 1 x C x H x W float32 tensor. The resized image
-// keeps 16 bits per channel: truncating it to 8 bits, as x/image/draw does
-// for *image.RGBA, darkens it by half a level on average, enough to swap
-// close top-2 predictions relative to PIL-based pipelines. Preprocessing is
-// safe for concurrent use and, for a stream of same-sized frames with a
-// reused destination tensor, does not allocate.
-
-// maxResizePixels bounds the intermediate resized image; beyond it (only
-// for absurd aspect ratios) the crop is taken from the source first.
-const maxResizePixels = 16 << 20
+// bilinear filter (antialiased when shrinking, like PIL's; resample.go),
+// convert the colours and normalise to a 1 x C x H x W float32 tensor. The
+// resized pixels are rounded to 8 bits as PIL does (x/image/draw truncates,
+// which darkens by half a level on average: enough to swap close top-2
+// predictions relative to PIL-based pipelines). Preprocessing is safe for
+// concurrent use.
 
 // geometry returns, for a source image of iw x ih, the size rw x rh it is
 // resized to and the offset (x0, y0) of the Width x Height crop within it.
@@ -63,7 +56,7 @@ func (s *Sidecar) PreprocessInto(dst *Tensor, img image.Image) *Tensor {
 	}
 	buf, x0, y0 := s.resized(img)
 	s.normalize(dst.Data, buf, x0, y0)
-	putRGBA64(buf)
+	putRGBA(buf)
 	return dst
 }
 
@@ -73,16 +66,16 @@ func (s *Sidecar) PreprocessInto(dst *Tensor, img image.Image) *Tensor {
 func (s *Sidecar) PreprocessedImage(img image.Image) image.Image {
 	w, h := s.Input.Width, s.Input.Height
 	buf, x0, y0 := s.resized(img)
-	defer putRGBA64(buf)
+	defer putRGBA(buf)
 	if s.Channels() == 1 {
 		g := image.NewGray(image.Rect(0, 0, w, h))
 		if buf == nil {
 			return g
 		}
 		for y := range h {
-			p := buf.Pix[(y0+y)*buf.Stride+8*x0:]
+			p := buf.Pix[(y0+y)*buf.Stride+4*x0:]
 			for x := range w {
-				g.Pix[y*g.Stride+x] = uint8(math.Round(luma(p[8*x:])))
+				g.Pix[y*g.Stride+x] = uint8(math.Round(luma(p[4*x:])))
 			}
 		}
 		return g
@@ -92,63 +85,35 @@ func (s *Sidecar) PreprocessedImage(img image.Image) image.Image {
 		return out
 	}
 	for y := range h {
-		p := buf.Pix[(y0+y)*buf.Stride+8*x0:]
-		o := out.Pix[y*out.Stride:]
-		for i := range 4 * w {
-			o[i] = uint8((level16(p[2*i:]) + 128) / 257)
-		}
+		copy(out.Pix[y*out.Stride:y*out.Stride+4*w], buf.Pix[(y0+y)*buf.Stride+4*x0:])
 	}
 	return out
 }
 
-// level16 reads a big-endian 16-bit channel value.
-func level16(p []uint8) int { return int(p[0])<<8 | int(p[1]) }
-
-// level is a 16-bit channel value as a pixel level in 0..255.
-func level(p []uint8) float64 { return float64(level16(p)) / 257 }
-
-// luma is the ITU-R BT.601 luma, in 0..255, of an RGBA64 pixel p[0:6].
+// luma is the ITU-R BT.601 luma, in 0..255, of an RGBA pixel p[0:3].
 func luma(p []uint8) float64 {
-	return 0.299*level(p) + 0.587*level(p[2:]) + 0.114*level(p[4:])
+	return 0.299*float64(p[0]) + 0.587*float64(p[1]) + 0.114*float64(p[2])
 }
 
-// resized returns img resized to the geometry's rw x rh (from a pool: hand
-// it back with putRGBA64) and the crop offset in it. It returns nil for an
-// empty image.
-func (s *Sidecar) resized(img image.Image) (*image.RGBA64, int, int) {
+// resized returns the Width x Height crop of img resized per the
+// geometry, with 8 bits per channel like torchvision's PIL resize (from a
+// pool: hand it back with putRGBA), and the crop's offset in it (always 0,
+// 0: only the crop is resized). It returns nil for an empty image.
+func (s *Sidecar) resized(img image.Image) (*image.RGBA, int, int) {
 	b := img.Bounds()
 	if b.Empty() {
 		return nil, 0, 0
 	}
 	rw, rh, x0, y0 := s.geometry(b.Dx(), b.Dy())
-	if rw*rh > maxResizePixels {
-		// Scale only the part of the source that becomes the crop.
-		w, h := s.Input.Width, s.Input.Height
-		fx, fy := float64(b.Dx())/float64(rw), float64(b.Dy())/float64(rh)
-		sr := image.Rect(
-			b.Min.X+int(math.Round(float64(x0)*fx)), b.Min.Y+int(math.Round(float64(y0)*fy)),
-			b.Min.X+int(math.Round(float64(x0+w)*fx)), b.Min.Y+int(math.Round(float64(y0+h)*fy)))
-		if sr.Empty() {
-			sr.Max = sr.Min.Add(image.Pt(1, 1))
-		}
-		sr = sr.Intersect(b)
-		buf := getRGBA64(w, h)
-		scaler(w, h, sr.Dx(), sr.Dy()).Scale(buf, buf.Rect, img, sr, draw.Src, nil)
-		return buf, 0, 0
-	}
-	buf := getRGBA64(rw, rh)
-	if rw == b.Dx() && rh == b.Dy() {
-		draw.Draw(buf, buf.Rect, img, b.Min, draw.Src)
-	} else {
-		scaler(rw, rh, b.Dx(), b.Dy()).Scale(buf, buf.Rect, img, b, draw.Src, nil)
-	}
-	return buf, x0, y0
+	buf := getRGBA(s.Input.Width, s.Input.Height)
+	resizeCrop(buf, img, rw, rh, x0, y0)
+	return buf, 0, 0
 }
 
 // normalize writes (pixel/scale - mean)/std of the Width x Height crop at
 // (x0, y0) of buf into dst in C x H x W order (pixel 0 everywhere when buf
 // is nil).
-func (s *Sidecar) normalize(dst []float32, buf *image.RGBA64, x0, y0 int) {
+func (s *Sidecar) normalize(dst []float32, buf *image.RGBA, x0, y0 int) {
 	c, h, w := s.Channels(), s.Input.Height, s.Input.Width
 	plane := h * w
 	if c == 1 {
@@ -161,9 +126,9 @@ func (s *Sidecar) normalize(dst []float32, buf *image.RGBA64, x0, y0 int) {
 				}
 				continue
 			}
-			p := buf.Pix[(y0+y)*buf.Stride+8*x0:]
+			p := buf.Pix[(y0+y)*buf.Stride+4*x0:]
 			for x := range row {
-				row[x] = float32((luma(p[8*x:])/scale - mean) / std)
+				row[x] = float32((luma(p[4*x:])/scale - mean) / std)
 			}
 		}
 		return
@@ -174,19 +139,25 @@ func (s *Sidecar) normalize(dst []float32, buf *image.RGBA64, x0, y0 int) {
 		if s.Input.Color == BGR {
 			src = 2 - ch
 		}
+		// The 256 values a pixel level can take.
 		scale, mean, std := s.Input.Scale, s.mean(ch), s.std(ch)
+		var lut [256]float32
+		for v := range lut {
+			lut[v] = float32((float64(v)/scale - mean) / std)
+		}
 		out := dst[ch*plane : (ch+1)*plane]
 		for y := range h {
 			row := out[y*w : (y+1)*w]
 			if buf == nil {
 				for x := range row {
-					row[x] = float32((0/scale - mean) / std)
+					row[x] = lut[0]
 				}
 				continue
 			}
-			p := buf.Pix[(y0+y)*buf.Stride+8*x0+2*src:]
+			p := buf.Pix[(y0+y)*buf.Stride+4*x0+src:]
+			p = p[:4*(w-1)+1]
 			for x := range row {
-				row[x] = float32((level(p[8*x:])/scale - mean) / std)
+				row[x] = lut[p[4*x]]
 			}
 		}
 	}
@@ -239,44 +210,21 @@ func (s *Sidecar) ToImage(t *Tensor) image.Image {
 	return out
 }
 
-// rgba64Pool recycles the resize buffers.
-var rgba64Pool sync.Pool // *image.RGBA64
+// rgbaPool recycles the resize buffers.
+var rgbaPool sync.Pool // *image.RGBA
 
-func getRGBA64(w, h int) *image.RGBA64 {
-	if m, ok := rgba64Pool.Get().(*image.RGBA64); ok && cap(m.Pix) >= 8*w*h {
-		m.Pix = m.Pix[:8*w*h]
-		m.Stride = 8 * w
+func getRGBA(w, h int) *image.RGBA {
+	if m, ok := rgbaPool.Get().(*image.RGBA); ok && cap(m.Pix) >= 4*w*h {
+		m.Pix = m.Pix[:4*w*h]
+		m.Stride = 4 * w
 		m.Rect = image.Rect(0, 0, w, h)
 		return m
 	}
-	return image.NewRGBA64(image.Rect(0, 0, w, h))
+	return image.NewRGBA(image.Rect(0, 0, w, h))
 }
 
-func putRGBA64(m *image.RGBA64) {
+func putRGBA(m *image.RGBA) {
 	if m != nil {
-		rgba64Pool.Put(m)
+		rgbaPool.Put(m)
 	}
-}
-
-// scalers caches bilinear scalers (their filter weights and temporary
-// buffers) by destination and source size, so that a stream of same-sized
-// frames does not recompute or reallocate them.
-var scalers struct {
-	sync.Mutex
-	m map[[4]int]draw.Scaler
-}
-
-func scaler(dw, dh, sw, sh int) draw.Scaler {
-	key := [4]int{dw, dh, sw, sh}
-	scalers.Lock()
-	defer scalers.Unlock()
-	if sc, ok := scalers.m[key]; ok {
-		return sc
-	}
-	if scalers.m == nil || len(scalers.m) >= 16 {
-		scalers.m = map[[4]int]draw.Scaler{}
-	}
-	sc := draw.BiLinear.NewScaler(dw, dh, sw, sh)
-	scalers.m[key] = sc
-	return sc
 }
