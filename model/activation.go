@@ -117,12 +117,12 @@ func (k leakyReluKernel) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	alpha := k.alpha
 	return mapUnary(s, x, func(dst, src []float32) {
+		dst = dst[:len(src)]
 		for i, v := range src {
-			if v < 0 {
-				v *= k.alpha
-			}
-			dst[i] = v
+			// Branch-free: activation signs are unpredictable.
+			dst[i] = max(v, 0) + alpha*min(v, 0)
 		}
 	}), nil
 }

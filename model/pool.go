@@ -339,6 +339,10 @@ func maxPool2D(g *poolGeom, x, y []float32, fill float32) {
 		cols[o] = aw.window(o)
 	}
 	inW, dh, dw := aw.in, ah.d, aw.d
+	if fullPairs(ah, rows) && fullPairs(aw, cols) {
+		maxPool2x2(g.planes, g.inSize, g.outSize, inW, len(rows), len(cols), x, y)
+		return
+	}
 	splitWork(g.planes, len(y)*g.taps, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x[p*g.inSize : (p+1)*g.inSize]
@@ -357,6 +361,51 @@ func maxPool2D(g *poolGeom, x, y []float32, fill float32) {
 					}
 					yp[o] = best
 					o++
+				}
+			}
+		}
+	})
+}
+
+// fullPairs reports whether every window of an axis is the pair of
+// inputs 2o, 2o+1 (kernel 2, stride 2, no dilation, no padding used): the
+// common downsampling pool, which maxPool2x2 computes without per-tap
+// bookkeeping.
+func fullPairs(ax *poolAxis, wins []poolWin) bool {
+	if ax.d != 1 {
+		return false
+	}
+	for o, w := range wins {
+		if w.start != 2*o || w.lo != 0 || w.hi != 2 {
+			return false
+		}
+	}
+	return true
+}
+
+// maxPool2x2 is maxPool2D for 2x2 windows at stride 2, with the same
+// first-maximum rule (a later tap wins only when strictly greater).
+func maxPool2x2(planes, inSize, outSize, inW, outH, outW int, x, y []float32) {
+	splitWork(planes, len(y)*4, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp := x[p*inSize : (p+1)*inSize]
+			yp := y[p*outSize : (p+1)*outSize]
+			for oy := range outH {
+				r0 := xp[2*oy*inW:][:2*outW]
+				r1 := xp[(2*oy+1)*inW:][:2*outW]
+				out := yp[oy*outW:][:outW]
+				for ox := range out {
+					best := r0[2*ox]
+					if v := r0[2*ox+1]; v > best {
+						best = v
+					}
+					if v := r1[2*ox]; v > best {
+						best = v
+					}
+					if v := r1[2*ox+1]; v > best {
+						best = v
+					}
+					out[ox] = best
 				}
 			}
 		}

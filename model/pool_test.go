@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"math/rand"
 	"strings"
 	"testing"
@@ -418,6 +419,46 @@ func BenchmarkMaxPool(b *testing.B) {
 		}
 		if _, err := k.backward(s, []*Tensor{x}, outs, outs, []bool{true}, Vanilla); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestMaxPool2x2FastPath checks the 2x2 stride-2 path against the general
+// one (the same pool with a 1x1 dilation spelled out, which the fast path
+// does not take), on even and odd sizes and with ceil mode's partial
+// windows, which must leave the fast path.
+func TestMaxPool2x2FastPath(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for _, c := range []struct {
+		h, w int
+		ceil int64
+	}{{8, 8, 0}, {7, 9, 0}, {6, 5, 1}, {2, 2, 0}} {
+		x := randTensor(r, 2, 3, c.h, c.w)
+		attrs := Attrs{"kernel_shape": []int64{2, 2}, "strides": []int64{2, 2}, "ceil_mode": c.ceil}
+		fast := newKernel(t, "MaxPool", attrs, []*Tensor{x})
+		ys, err := fast.forward(newScratch(), []*Tensor{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Reference: every output is the max of its (clipped) window.
+		y := ys[0]
+		oh, ow := y.Shape[2], y.Shape[3]
+		for p := range 6 {
+			for oy := range oh {
+				for ox := range ow {
+					best := float32(math.Inf(-1))
+					for dy := range 2 {
+						for dx := range 2 {
+							if iy, ix := 2*oy+dy, 2*ox+dx; iy < c.h && ix < c.w {
+								best = max(best, x.Data[p*c.h*c.w+iy*c.w+ix])
+							}
+						}
+					}
+					if got := y.Data[p*oh*ow+oy*ow+ox]; got != best {
+						t.Fatalf("%dx%d ceil %d: plane %d out (%d,%d) = %v, want %v", c.h, c.w, c.ceil, p, oy, ox, got, best)
+					}
+				}
+			}
 		}
 	}
 }
