@@ -41,6 +41,16 @@ func mapUnary(s *Scratch, x *Tensor, fn func(dst, src []float32)) []*Tensor {
 	return []*Tensor{y}
 }
 
+// mapGrad returns the input gradient of an elementwise op: fn(d, g, t)
+// fills d from the upstream gradient g and t (the op's input or output,
+// whichever its derivative is written in), chunk by chunk.
+func mapGrad(s *Scratch, gout []*Tensor, t *Tensor, fn func(d, g, t []float32)) []*Tensor {
+	g := upstream(s, gout, t)
+	gx := s.TensorNoZero(t.Shape...)
+	forElements(len(t.Data), func(lo, hi int) { fn(gx.Data[lo:hi], g.Data[lo:hi], t.Data[lo:hi]) })
+	return []*Tensor{gx}
+}
+
 // upstream returns gout[0], or zeros shaped like x when no gradient arrives.
 func upstream(s *Scratch, gout []*Tensor, x *Tensor) *Tensor {
 	if len(gout) > 0 && gout[0] != nil {
@@ -432,16 +442,11 @@ func expf(x float32) float32 {
 }
 
 func (k sigmoidKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bool, mode Mode) ([]*Tensor, error) {
-	y := out[0]
-	g := upstream(s, gout, y)
-	gx := s.TensorNoZero(y.Shape...)
-	forElements(len(y.Data), func(lo, hi int) {
-		d, gg := gx.Data[lo:hi], g.Data[lo:hi]
-		for i, v := range y.Data[lo:hi] {
+	return mapGrad(s, gout, out[0], func(d, gg, y []float32) {
+		for i, v := range y {
 			d[i] = gg[i] * v * (1 - v)
 		}
-	})
-	return []*Tensor{gx}, nil
+	}), nil
 }
 
 // tanhKernel computes Y = tanh(X); dY/dX = 1 - Y².
@@ -462,16 +467,11 @@ func (k tanhKernel) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) {
 }
 
 func (k tanhKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bool, mode Mode) ([]*Tensor, error) {
-	y := out[0]
-	g := upstream(s, gout, y)
-	gx := s.TensorNoZero(y.Shape...)
-	forElements(len(y.Data), func(lo, hi int) {
-		d, gg := gx.Data[lo:hi], g.Data[lo:hi]
-		for i, v := range y.Data[lo:hi] {
+	return mapGrad(s, gout, out[0], func(d, gg, y []float32) {
+		for i, v := range y {
 			d[i] = gg[i] * (1 - v*v)
 		}
-	})
-	return []*Tensor{gx}, nil
+	}), nil
 }
 
 // hardSigmoidKernel computes Y = max(0, min(1, alpha*X + beta)) (alpha
@@ -498,19 +498,14 @@ func (k hardSigmoidKernel) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) 
 }
 
 func (k hardSigmoidKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bool, mode Mode) ([]*Tensor, error) {
-	x := in[0]
-	g := upstream(s, gout, x)
-	gx := s.TensorNoZero(x.Shape...)
-	forElements(len(x.Data), func(lo, hi int) {
-		d, gg := gx.Data[lo:hi], g.Data[lo:hi]
-		for i, v := range x.Data[lo:hi] {
+	return mapGrad(s, gout, in[0], func(d, gg, x []float32) {
+		for i, v := range x {
 			d[i] = 0
 			if t := k.alpha*v + k.beta; t > 0 && t < 1 {
 				d[i] = k.alpha * gg[i]
 			}
 		}
-	})
-	return []*Tensor{gx}, nil
+	}), nil
 }
 
 // hardSwishKernel computes Y = X * max(0, min(1, X/6 + 1/2)); dY/dX = 0 for
@@ -532,12 +527,8 @@ func (k hardSwishKernel) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) {
 }
 
 func (k hardSwishKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bool, mode Mode) ([]*Tensor, error) {
-	x := in[0]
-	g := upstream(s, gout, x)
-	gx := s.TensorNoZero(x.Shape...)
-	forElements(len(x.Data), func(lo, hi int) {
-		d, gg := gx.Data[lo:hi], g.Data[lo:hi]
-		for i, v := range x.Data[lo:hi] {
+	return mapGrad(s, gout, in[0], func(d, gg, x []float32) {
+		for i, v := range x {
 			switch {
 			case v < -3:
 				d[i] = 0
@@ -547,8 +538,7 @@ func (k hardSwishKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bo
 				d[i] = gg[i] * (v*(1.0/3) + 0.5)
 			}
 		}
-	})
-	return []*Tensor{gx}, nil
+	}), nil
 }
 
 // softmaxKernel computes Softmax, Y = exp(X - max) / sum(exp(X - max)), or
