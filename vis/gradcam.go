@@ -81,14 +81,8 @@ type camGrads struct {
 // camGradients runs the forward pass and the vanilla backward pass to the
 // request's CAM layer.
 func (r *Request) camGradients(ctx context.Context) (*camGrads, error) {
-	if err := r.check(); err != nil {
-		return nil, err
-	}
-	layer, err := r.camLayer()
+	layer, err := r.startCAM(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	p, err := r.gradients(r.Input, model.Vanilla, layer)
@@ -130,6 +124,18 @@ func DefaultCamLayer(m *model.Model, t Target) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("model %s has no layer with a spatial output (NxKxHxW, H*W > 1) up to %s for CAM methods", m.Name, t.Layer)
+}
+
+// startCAM checks the request and returns its CAM layer, or ctx's error.
+func (r *Request) startCAM(ctx context.Context) (string, error) {
+	if err := r.check(); err != nil {
+		return "", err
+	}
+	layer, err := r.camLayer()
+	if err != nil {
+		return "", err
+	}
+	return layer, ctx.Err()
 }
 
 // camLayer returns the request's CAM layer, checked to be spatial and not

@@ -23,14 +23,8 @@ func (GuidedGradCAM) Name() string { return "guided-gradcam" }
 
 // Compute returns guided backpropagation weighted by Grad-CAM.
 func (GuidedGradCAM) Compute(ctx context.Context, r *Request) (*Map, error) {
-	if err := r.check(); err != nil {
-		return nil, err
-	}
-	layer, err := r.camLayer()
+	layer, err := r.startCAM(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	input := r.Model.Input().Name

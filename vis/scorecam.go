@@ -33,14 +33,8 @@ func (ScoreCAM) Name() string { return "scorecam" }
 
 // Compute returns the Score-CAM map at the request's CAM layer.
 func (ScoreCAM) Compute(ctx context.Context, r *Request) (*Map, error) {
-	if err := r.check(); err != nil {
-		return nil, err
-	}
-	layer, err := r.camLayer()
+	layer, err := r.startCAM(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	p, err := r.forward(r.Input)
