@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"path/filepath"
 	"runtime/debug"
 	"syscall"
 	"testing"
@@ -387,4 +388,42 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestPreprocessMatchesPIL compares the resize and crop with torchvision's
+// PIL pipeline (Resize(64) + CenterCrop(56), and Resize((56, 56))) on real
+// photos, from the fixtures scripts/pil_refs.py wrote. PIL's antialiased
+// bilinear filter and ours differ only in float rounding: at most 2 levels
+// anywhere and a mean gap below 0.2 levels (truncating instead of rounding,
+// a wrong filter width or an off-by-half-pixel grid all give 0.5 or more).
+func TestPreprocessMatchesPIL(t *testing.T) {
+	photos := filepath.Join(sharedDir(t), "photos")
+	for _, c := range []struct{ recipe, resize string }{
+		{"short64crop56", "short-side-64-center-crop"},
+		{"stretch56", ResizeStretch},
+	} {
+		for _, photo := range []string{"dog", "scream"} {
+			ref, err := ReadNPY(filepath.Join("..", "testdata", "pil", photo+"_"+c.recipe+".npy"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := DecodeImage(filepath.Join(photos, photo+".jpg"))
+			if err != nil {
+				t.Skipf("photo: %v", err)
+			}
+			s := testSidecar(t, 56, 56, RGB, 1, []float64{0}, []float64{1}, c.resize)
+			x := s.Preprocess(img)
+			var sum, worst float64
+			for i, v := range ref.Data {
+				d := math.Abs(float64(x.Data[i] - v))
+				sum += d
+				worst = max(worst, d)
+			}
+			mean := sum / float64(len(ref.Data))
+			t.Logf("%s %s: mean |diff| %.3f levels, max %.0f", photo, c.recipe, mean, worst)
+			if mean > 0.2 || worst > 2 {
+				t.Errorf("%s %s: mean |diff| %.3f levels (limit 0.2), max %.1f (limit 2) from PIL", photo, c.recipe, mean, worst)
+			}
+		}
+	}
 }
