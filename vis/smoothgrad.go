@@ -14,8 +14,8 @@ import (
 //	map = (1/n) Σ_{i<n} ∂S/∂x (x + σ ε_i),   σ = Sigma · (max x - min x)
 //
 // with n = Samples (50), Sigma 0.15 and ε_i the standard normal values
-// Noise(Seed, i), one per input value. Shown as max over channels of |map|
-// (gray).
+// Noise(Seed, i), one per input value (or Request.Noise's, when set).
+// Shown as max over channels of |map| (gray).
 type SmoothGrad struct{}
 
 func init() { register(SmoothGrad{}) }
@@ -52,11 +52,15 @@ func (SmoothGrad) Compute(ctx context.Context, r *Request) (*Map, error) {
 		lo, hi = min(lo, v), max(hi, v)
 	}
 	sigma := float32(frac * float64(hi-lo))
+	noise := r.Noise
+	if noise == nil {
+		noise = func(i int, dst []float32) { Noise(r.Seed, i, dst) }
+	}
 	name := r.Model.Input().Name
 	sum := make([]float64, len(x))
 	err := r.batches(ctx, n, true, model.Vanilla, []string{name},
 		func(i int, dst []float32) {
-			Noise(r.Seed, i, dst)
+			noise(i, dst)
 			for j, v := range x {
 				dst[j] = v + sigma*dst[j]
 			}

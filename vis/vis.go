@@ -76,6 +76,10 @@ type Request struct {
 	Sigma float64
 	// Seed seeds SmoothGrad's noise (see Noise).
 	Seed uint64
+	// Noise, when set, replaces Noise(Seed, i, dst) as the source of
+	// SmoothGrad's standard normal values for sample i, e.g. to share a
+	// reference implementation's samples.
+	Noise func(i int, dst []float32)
 	// Steps is the number of integrated-gradients steps (50).
 	Steps int
 	// Patch and Stride are the occlusion patch's side and step in input
