@@ -34,6 +34,7 @@ func init() {
 			"write one layer's output for an image as a float32 .npy file (batch dimension dropped)", runActivations},
 		{"render", "--model M.onnx --method NAME|all (--class C | --layer L --unit U [--at max|Y,X]) --out OUT.png [--npy RAW.npy] IMAGE | --input-npy X.npy",
 			"render a visualisation (saliency, deconv, guided, gradcam, ...) of a class or unit for an image", runRender},
+		{"evaluate", evaluateArgs, "score attribution methods: deletion/insertion AUC and the model-randomization sanity check", runEvaluate},
 		{"stream", "--model M.onnx --source webcam|FILE|DIR|pattern [--frames N] [--layer L] [--realtime]",
 			"run the live pipeline headless and print frames per second and per-stage milliseconds", runStream},
 		{"conformance", "[-v] [--run REGEXP] DIR...",
