@@ -14,9 +14,11 @@ package vis
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"weak"
 
 	"github.com/deepscope/deepscope/model"
 )
@@ -263,8 +265,11 @@ const batchBudget = 512 << 20
 // maxBatch bounds the copies per forward pass.
 const maxBatch = 32
 
-// batchable caches, per model, whether it takes a batch of inputs.
-var batchable sync.Map // *model.Model -> bool
+// batchable caches, per model, whether it takes a batch of inputs. Its
+// keys are weak, and an entry goes when its model is collected, so that
+// the explorer opening model after model (or evaluate's randomized copies)
+// keeps no model alive.
+var batchable sync.Map // weak.Pointer[model.Model] -> bool
 
 // batchSize returns how many copies of the input one forward pass takes:
 // 1 when the model's batch dimension is fixed (or batching would break its
@@ -289,11 +294,14 @@ func (r *Request) batchSize(want int) int {
 // float layer keeping the batch apart (its leading dimension 2 where a
 // single input gives 1). The answer is cached per model.
 func acceptsBatch(m *model.Model) bool {
-	if ok, found := batchable.Load(m); found {
+	key := weak.Make(m)
+	if ok, found := batchable.Load(key); found {
 		return ok.(bool)
 	}
 	ok := probeBatch(m)
-	batchable.Store(m, ok)
+	if _, loaded := batchable.LoadOrStore(key, ok); !loaded {
+		runtime.AddCleanup(m, func(k weak.Pointer[model.Model]) { batchable.Delete(k) }, key)
+	}
 	return ok
 }
 
