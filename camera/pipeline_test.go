@@ -300,16 +300,17 @@ func TestPipelineDeadSourceNoFallback(t *testing.T) {
 func TestPipelineDropsStaleFrames(t *testing.T) {
 	src := NewPattern(Options{Realtime: true, FPS: 400, Size: image.Pt(32, 32)})
 	p, _, _, _ := start(t, Config{Source: src, MaxFPS: 25})
-	waitFor(t, "6 frames", frames(p, 6))
+	// A 400 fps source into a 25 fps network drops 15 frames of 16 (fewer
+	// on a loaded machine, hence a wait rather than a deadline).
+	waitFor(t, "6 frames and 20 dropped", func() bool { st := p.Stats(); return st.Frames >= 6 && st.Dropped >= 20 })
 	st := p.Stats()
-	if st.Dropped < 20 {
-		t.Fatalf("stats %+v: a 400 fps source into a 25 fps network dropped only %d frames", st, st.Dropped)
-	}
 	s := p.Snapshot()
 	defer s.Release()
-	// 6 frames at 25 fps take about 200 ms: 80 source frames.
-	if s.Frame.Pos < 40 {
-		t.Errorf("snapshot %d shows frame %d: not the newest", s.Seq, s.Frame.Pos)
+	// Shown in order, frame Pos would be about the frames processed; the
+	// newest one is past those and (all but one interval's worth of) the
+	// dropped ones.
+	if uint64(s.Frame.Pos) < st.Frames+st.Dropped/2 {
+		t.Errorf("snapshot %d shows frame %d after %d frames processed and %d dropped: not the newest", s.Seq, s.Frame.Pos, st.Frames, st.Dropped)
 	}
 }
 

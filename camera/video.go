@@ -42,6 +42,8 @@ func OpenVideo(path string, opt Options) (*Video, error) {
 		return nil, fmt.Errorf("video %s: %w", path, err)
 	} else if st.IsDir() {
 		return nil, fmt.Errorf("video %s is a directory", path)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("video %s is not a regular file", path)
 	}
 	v := &Video{path: path}
 	if err := v.open(); err != nil {

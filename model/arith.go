@@ -129,6 +129,7 @@ func (k *binaryKernel) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) {
 				}
 			}
 		}
+		checkAlloc(p.total)
 		out := &Tensor{Shape: shape, DType: Int64, Ints: make([]int64, p.total)}
 		applyBinary(p, k.op, out.Ints, a.Ints, b.Ints)
 		return []*Tensor{out}, nil

@@ -153,7 +153,7 @@ func (p *bcastPlan) walk(lo, hi int, fn func(o, ia, ib, n int)) {
 	}
 	r := len(p.dims)
 	var buf [8]int
-	idx := buf[:0]
+	var idx []int
 	if r > len(buf) {
 		idx = make([]int, r)
 	} else {

@@ -117,8 +117,13 @@ func DecodeNPY(r io.Reader) (*Tensor, error) {
 	default:
 		return nil, fmt.Errorf("unsupported .npy dtype %q (want '<f4', '<f8' or '<i8')", descr)
 	}
-	raw := make([]byte, n*size)
-	if _, err := io.ReadFull(r, raw); err != nil {
+	// Read what is there before allocating what the header claims: a tiny
+	// file may claim gigabytes.
+	raw, err := io.ReadAll(io.LimitReader(r, int64(n)*int64(size)))
+	if err == nil && len(raw) < n*size {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
 		return nil, fmt.Errorf("truncated .npy data: want %d values of shape %v: %w", n, shape, eofAsUnexpected(err))
 	}
 	t := &Tensor{Shape: shape}

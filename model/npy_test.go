@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,7 +126,7 @@ func TestNPYRoundTrip(t *testing.T) {
 	}
 	cases := []*Tensor{
 		FromData(big, 1, 3, 20000),
-		FromData([]float32{-0.0, 1e-30, 3.4e38}, 3),
+		FromData([]float32{float32(math.Copysign(0, -1)), 1e-30, 3.4e38}, 3),
 		FromInts([]int64{-1, 0, 1 << 62, 5, 6, 7}, 2, 3),
 		FromData([]float32{}, 0, 4),
 		// A shape long enough to need a second 64-byte header block.
@@ -148,7 +149,7 @@ func TestNPYRoundTrip(t *testing.T) {
 			t.Fatalf("case %d: got %v, want %v", i, got, want)
 		}
 		for j := range want.Data {
-			if got.Data[j] != want.Data[j] {
+			if math.Float32bits(got.Data[j]) != math.Float32bits(want.Data[j]) { // -0 stays -0
 				t.Fatalf("case %d: data[%d] = %g, want %g", i, j, got.Data[j], want.Data[j])
 			}
 		}

@@ -281,6 +281,7 @@ func (k *maxPool) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) {
 	}
 	var y *Tensor
 	var idx []int64
+	checkAlloc(g.planes * g.outSize)
 	if k.indices {
 		// Scratch only holds float32 buffers, so Indices is a plain allocation.
 		idx = make([]int64, g.planes*g.outSize)

@@ -1,5 +1,7 @@
 package model
 
+import "fmt"
+
 // Scratch hands out float32 buffers for one run of the graph and takes them
 // all back at once with reset. A Scratch reused for the next frame of the
 // same shape serves every request from its free lists, so a steady stream
@@ -7,6 +9,30 @@ package model
 type Scratch struct {
 	free map[int][][]float32
 	used [][]float32
+	held int // values in all buffers made, used or free
+}
+
+// Allocation limits, so that a hostile model's shape arithmetic (huge pads,
+// strides or broadcasts) fails with an error naming the node (runNode
+// recovers the panic) instead of exhausting memory: maxBuffer bounds one
+// buffer (4 GiB of float32), maxScratch all the buffers of one Scratch.
+const (
+	maxBuffer  = 1 << 30
+	maxScratch = 1 << 31
+)
+
+// allocError is the panic value of an allocation beyond the limits.
+type allocError struct{ n, limit int }
+
+func (e allocError) Error() string {
+	return fmt.Sprintf("a buffer of %d values exceeds the limit of %d (is the model corrupt?)", e.n, e.limit)
+}
+
+// checkAlloc panics with an allocError when n values cannot be allocated.
+func checkAlloc(n int) {
+	if n < 0 || n > maxBuffer {
+		panic(allocError{n, maxBuffer})
+	}
 }
 
 func newScratch() *Scratch { return &Scratch{free: map[int][][]float32{}} }
@@ -23,6 +49,7 @@ func (s *Scratch) Floats(n int) []float32 {
 func (s *Scratch) FloatsNoZero(n int) []float32 { return s.take(n) }
 
 func (s *Scratch) take(n int) []float32 {
+	checkAlloc(n)
 	if s == nil {
 		return make([]float32, n)
 	}
@@ -31,6 +58,19 @@ func (s *Scratch) take(n int) []float32 {
 		b = l[len(l)-1]
 		s.free[n] = l[:len(l)-1]
 	} else {
+		if s.held+n > maxScratch {
+			// Buffers of other sizes (an earlier input shape) go first.
+			for _, l := range s.free {
+				for _, f := range l {
+					s.held -= len(f)
+				}
+			}
+			clear(s.free)
+			if s.held+n > maxScratch {
+				panic(allocError{s.held + n, maxScratch})
+			}
+		}
+		s.held += n
 		b = make([]float32, n)
 	}
 	s.used = append(s.used, b)

@@ -67,6 +67,7 @@ func shapeInts(t *Tensor) ([]int, error) {
 // Scratch, int64 from the heap: int64 tensors are small shape/index data).
 func shapeAlloc(s *Scratch, dt DType, shape []int) *Tensor {
 	if dt == Int64 {
+		checkAlloc(NumElements(shape))
 		return &Tensor{Shape: append([]int(nil), shape...), DType: Int64, Ints: make([]int64, NumElements(shape))}
 	}
 	return s.TensorNoZero(shape...)

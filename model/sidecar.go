@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -186,6 +187,9 @@ func ParseSidecar(data []byte, path string) (*Sidecar, error) {
 		if err := json.Unmarshal(raw.Labels, &s.LabelsFile); err != nil {
 			return nil, fmt.Errorf("sidecar %s: labels: %v", path, err)
 		}
+		if !filepath.IsLocal(s.LabelsFile) || strings.Contains(s.LabelsFile, "\\") {
+			return nil, fmt.Errorf("sidecar %s: labels: %q must be a file name inside the model's directory (no absolute path, no ..)", path, s.LabelsFile)
+		}
 	case raw.Labels[0] == '[':
 		if err := json.Unmarshal(raw.Labels, &s.LabelNames); err != nil {
 			return nil, fmt.Errorf("sidecar %s: labels: want a file name or an array of strings: %v", path, err)
@@ -275,6 +279,16 @@ func (s *Sidecar) Validate() error {
 	}{{"mean", in.Mean}, {"std", in.Std}} {
 		if len(f.v) != 1 && len(f.v) != ch {
 			return fmt.Errorf("%s: input.%s: want 1 or %d values for %s, got %d", s.where(), f.name, ch, in.Color, len(f.v))
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    []float64
+	}{{"mean", in.Mean}, {"std", in.Std}} {
+		for i, v := range f.v {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("%s: input.%s[%d]: must be a finite number, got %v", s.where(), f.name, i, v)
+			}
 		}
 	}
 	for i, v := range in.Std {

@@ -247,9 +247,10 @@ func readExternal(dir string, info map[string]string, size int) ([]byte, error) 
 	if length != int64(size) {
 		return nil, fmt.Errorf("external data %q: length %d, tensor needs %d bytes", loc, length, size)
 	}
-	f, err := os.Open(filepath.Join(dir, loc))
+	// OpenInRoot also refuses symbolic links that lead out of dir.
+	f, err := os.OpenInRoot(dir, loc)
 	if err != nil {
-		return nil, fmt.Errorf("external data: %w", err)
+		return nil, fmt.Errorf("external data %q: %w", loc, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()

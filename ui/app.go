@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/deepscope/deepscope/assets"
 	"github.com/deepscope/deepscope/camera"
 	"github.com/deepscope/deepscope/model"
 	"github.com/deepscope/deepscope/vis"
@@ -36,7 +37,7 @@ type Options struct {
 	Method string
 	// Presentation starts in presentation mode.
 	Presentation bool
-	// ExportDir is where 's' exports ("": ~/deepscope-export).
+	// ExportDir is where 'S' exports ("": ~/deepscope-export).
 	ExportDir string
 	// Log receives messages (source errors, exports), one line each.
 	Log io.Writer
@@ -149,6 +150,12 @@ type App struct {
 	shown     *composed
 	hover     int
 	syncing   bool
+
+	// Images by optimization and dataset mining in the inspector
+	// (optimizepane.go, pattern.go, topnine.go, inspectortabs.go).
+	opt  optimizer
+	top9 topNine
+	tabs *inspectorTabs
 }
 
 // Run opens the explorer window and returns when it is closed.
@@ -422,6 +429,8 @@ func (a *App) Key(key string) {
 		a.toggleCamera()
 	case ActExport:
 		a.exportDefault()
+	case ActOptimize:
+		a.toggleOptimize()
 	}
 }
 
@@ -463,6 +472,7 @@ func (a *App) State() State {
 // or shown does not match it: a different target or method cancels the
 // running job at once; a newer frame waits for the running job to end.
 func (a *App) schedule() {
+	a.scheduleTabs()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	key, on := wantKey(a.st)
@@ -541,13 +551,10 @@ func (a *App) Stats() (camera.Stats, float64) {
 	return st, a.uiFPS
 }
 
-// loadSession loads a model and its sidecar.
+// loadSession loads a model and its sidecar: path is a file, a catalog or
+// shared model's name, or the embedded demo (assets.OpenModel).
 func loadSession(path string) (*session, error) {
-	m, err := model.Load(path, model.Options{})
-	if err != nil {
-		return nil, err
-	}
-	sc, err := model.LoadSidecar(path)
+	m, sc, path, err := assets.OpenModel(path)
 	if err != nil {
 		return nil, err
 	}
@@ -766,22 +773,10 @@ func (a *App) updateTitle() {
 }
 
 // DefaultModel returns the model `deepscope` opens without arguments:
-// $DEEPSCOPE_MODEL, else tiny_darknet from $DEEPSCOPE_SHARED/models (or
-// ../shared/models), else "".
+// $DEEPSCOPE_MODEL, else the embedded demo network (assets.DemoSpec).
 func DefaultModel() string {
 	if p := os.Getenv("DEEPSCOPE_MODEL"); p != "" {
 		return p
 	}
-	dirs := []string{}
-	if d := os.Getenv("DEEPSCOPE_SHARED"); d != "" {
-		dirs = append(dirs, filepath.Join(d, "models"))
-	}
-	dirs = append(dirs, filepath.Join("..", "shared", "models"), "models")
-	for _, d := range dirs {
-		p := filepath.Join(d, "tiny_darknet.onnx")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return ""
+	return assets.DemoSpec
 }

@@ -396,7 +396,7 @@ func TestExportWritesFiles(t *testing.T) {
 		t.Fatalf("settings %s", data)
 	}
 	// The key exports into a new folder under ExportDir.
-	test.TypeOnCanvas(a.win.Canvas(), "s")
+	test.TypeOnCanvas(a.win.Canvas(), "S")
 	j = a.jobs.Running("export")
 	if j != nil {
 		if err := j.Err(); err != nil {
@@ -405,7 +405,7 @@ func TestExportWritesFiles(t *testing.T) {
 	}
 	matches, _ := filepath.Glob(filepath.Join(a.opts.ExportDir, "*-relu1-1", ExportSettings))
 	if len(matches) != 1 {
-		t.Fatalf("s exported %v", matches)
+		t.Fatalf("S exported %v", matches)
 	}
 }
 

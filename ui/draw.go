@@ -108,6 +108,7 @@ func (a *App) compose(st State, sess *session, f *frame, res *rendering) *compos
 	if c.gridTitle == "" {
 		c.gridTitle = gridTitle(cur, st)
 	}
+	a.composeTabs(c, st, sess, f)
 
 	// The input pane.
 	in := f.input

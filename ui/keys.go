@@ -13,7 +13,8 @@ const (
 	ActNextFile            // e: the next image or frame
 	ActPrevFile            // w: the previous one
 	ActToggleCamera        // c: webcam <-> files
-	ActExport              // s: export the panes
+	ActExport              // S: export the panes
+	ActOptimize            // g: optimize the cursor unit's image (again: stop)
 )
 
 // Binding is one line of the help overlay: the keys and what they do.
@@ -55,7 +56,9 @@ var Bindings = []Binding{
 	{"c", "switch between the webcam and the files"},
 	{"x", "mirror the input"},
 	{"r", "crop or stretch the input to the network's shape"},
-	{"s", "export the panes as PNG with the settings as JSON"},
+	{"s", "pattern mode: each tile shows its unit's optimized image once computed"},
+	{"g", "optimize the unit's image (activation maximization; again: stop)"},
+	{"S", "export the panes as PNG with the settings as JSON"},
 	{"p  F11", "presentation mode (full screen, large text)"},
 	{"h  ?", "this help"},
 	{"Esc", "close the help, or reset the view"},
@@ -137,6 +140,10 @@ func Key(s State, key string) (State, Action) {
 	case "c":
 		return s, ActToggleCamera
 	case "s":
+		s.Pattern = !s.Pattern
+	case "g":
+		return s, ActOptimize
+	case "S":
 		return s, ActExport
 	case "q":
 		return s, ActQuit

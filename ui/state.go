@@ -177,6 +177,9 @@ type State struct {
 	Camera bool
 	// Help shows the key overlay; Presentation is the lecture-hall mode.
 	Help, Presentation bool
+	// Pattern shows each unit's optimization image in its tile once it
+	// is computed (deepvis 's'; pattern.go).
+	Pattern bool
 	// DefaultLayer is where Esc goes back to.
 	DefaultLayer int
 }

@@ -163,7 +163,7 @@ func sortedCopy(s []string) []string {
 
 func TestKeyActionsAndHelp(t *testing.T) {
 	s := NewState(testLayers(), 0)
-	for key, want := range map[string]Action{"q": ActQuit, "e": ActNextFile, "w": ActPrevFile, "c": ActToggleCamera, "s": ActExport} {
+	for key, want := range map[string]Action{"q": ActQuit, "e": ActNextFile, "w": ActPrevFile, "c": ActToggleCamera, "S": ActExport, "g": ActOptimize} {
 		if _, act := Key(s, key); act != want {
 			t.Errorf("key %q: action %d, want %d", key, act, want)
 		}
@@ -210,7 +210,8 @@ func TestBindingsListEveryKey(t *testing.T) {
 		changed := act != ActNone || s.Layer != base.Layer || s.Unit != base.Unit || s.Method != base.Method ||
 			s.Display != base.Display || s.Help != base.Help || s.Locked != base.Locked || s.Gamma != base.Gamma ||
 			s.PerChannel != base.PerChannel || s.Zoom != base.Zoom || s.Overlay != base.Overlay || s.AtMax != base.AtMax ||
-			s.Frozen != base.Frozen || s.Mirror != base.Mirror || s.Stretch != base.Stretch || s.Presentation != base.Presentation
+			s.Frozen != base.Frozen || s.Mirror != base.Mirror || s.Stretch != base.Stretch || s.Presentation != base.Presentation ||
+			s.Pattern != base.Pattern
 		listed := strings.Contains(help, " "+k+" ")
 		if changed && !listed {
 			t.Errorf("key %q does something but is not in the help", k)

@@ -22,6 +22,7 @@ func (a *App) build() {
 	a.gridTitle.Truncation = fyne.TextTruncateEllipsis
 	a.input = newInputPane()
 	a.insp = newInspector()
+	a.buildTabs()
 	a.status = newStatusBar()
 
 	a.layerList = widget.NewList(
@@ -79,6 +80,7 @@ func (a *App) build() {
 	a.left = container.NewBorder(top, nil, nil, nil, a.layerList)
 	center := container.NewBorder(a.gridTitle, nil, nil, nil, a.grid)
 	right := container.NewVScroll(a.insp.box)
+	a.tabs.scroll = right
 	right.SetMinSize(fyne.NewSize(300, 200))
 	body := container.NewBorder(nil, nil, a.left, right, center)
 	content := container.NewBorder(a.toolbar(), a.status.label, nil, nil, body)
@@ -149,6 +151,7 @@ func (a *App) apply(c *composed) {
 	a.input.show(c.input, c.caption, c.top)
 	a.insp.show(c.insp)
 	a.status.show(c.status)
+	a.applyTabs()
 	// The controls follow the state as it is now: c was composed a moment
 	// ago, maybe before the last key.
 	a.syncWidgets(a.State())
@@ -232,6 +235,7 @@ func (a *App) setPresentation(on bool) {
 	}
 	a.input.setScale(f)
 	a.insp.setScale(f)
+	a.tabs.setScale(f)
 	a.insp.showControls(!on) // keys drive a lecture; the room goes to the pictures
 	a.grid.thick = 2 * f
 	a.grid.Refresh()

@@ -188,16 +188,16 @@ func (d *Dream) Run(ctx context.Context) (*DreamResult, error) {
 // tiler computes the gradient of an objective w.r.t. the pixels of an
 // image larger than the network's input, tile by tile.
 type tiler struct {
-	m          *model.Model
-	obj        Objective
-	space      PixelSpace
-	input      string
-	layers     []string
-	c, th, tw  int // channels, tile (network input) size
-	h, w       int // image size
-	netTime    time.Duration
-	tile, gsum []float32
-	count      []float32
+	m         *model.Model
+	obj       Objective
+	space     PixelSpace
+	input     string
+	layers    []string
+	c, th, tw int // channels, tile (network input) size
+	h, w      int // image size
+	netTime   time.Duration
+	tile      []float32
+	count     []float32
 }
 
 // gradient writes into g the gradient of the objective (summed over the

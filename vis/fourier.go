@@ -199,7 +199,7 @@ func (p *fourierParam) plane(i, ch int) []float32 {
 // spread over the processors.
 func (p *fourierParam) columns(inverse bool) {
 	fh, wh := p.fh, p.wh
-	parallelRange(p.c*wh, func(lo, hi int) {
+	parallelTasks(p.c*wh, func(lo, hi int) {
 		col := make([]complex128, fh)
 		for u := lo; u < hi; u++ {
 			spec, kx := p.work[u/wh].spec, u%wh
@@ -222,7 +222,7 @@ func (p *fourierParam) columns(inverse bool) {
 func (p *fourierParam) inverseRows(out []float64, norm float64) {
 	h, w, fw, wh := p.h, p.w, p.fw, p.wh
 	pairs := (h + 1) / 2
-	parallelRange(p.c*pairs, func(lo, hi int) {
+	parallelTasks(p.c*pairs, func(lo, hi int) {
 		buf := make([]complex128, fw)
 		for u := lo; u < hi; u++ {
 			ch, y := u/pairs, 2*(u%pairs)
@@ -266,27 +266,44 @@ func (p *fourierParam) inverseRows(out []float64, norm float64) {
 
 // forwardRows sets rows 0..fh-1 of every channel's spectrum to the
 // half-spectra of the real rows of its canvas (rows x fw values used, rows
-// beyond them zero), two rows per complex transform: with Z = DFT(a + ib),
-// A[k] = (Z[k] + conj Z[-k])/2 and B[k] = (Z[k] - conj Z[-k])/2i.
+// beyond them zero).
 func (p *fourierParam) forwardRows(rows int) {
+	canvas := make([][]float64, p.c)
+	for ch := range p.c {
+		canvas[ch] = p.work[ch].canvas
+	}
+	p.forwardRowsOf(canvas, p.fw, p.fw, rows, 1)
+}
+
+// forwardRowsOf sets rows 0..fh-1 of every channel's spectrum to the
+// half-spectra of norm times the real rows of src[ch] (rows rows of width
+// values each, stride apart; zero beyond them), two rows per complex
+// transform: with Z = DFT(a + ib), A[k] = (Z[k] + conj Z[-k])/2 and B[k] =
+// (Z[k] - conj Z[-k])/2i.
+func (p *fourierParam) forwardRowsOf(src [][]float64, stride, width, rows int, norm float64) {
 	fw, wh := p.fw, p.wh
 	pairs := p.fh / 2
-	parallelRange(p.c*pairs, func(lo, hi int) {
+	parallelTasks(p.c*pairs, func(lo, hi int) {
 		buf := make([]complex128, fw)
 		for u := lo; u < hi; u++ {
 			ch, y := u/pairs, 2*(u%pairs)
-			spec, in := p.work[ch].spec, p.work[ch].canvas
+			spec, in := p.work[ch].spec, src[ch]
 			if y >= rows {
 				clear(spec[y*wh : (y+2)*wh])
 				continue
 			}
-			for x := range fw {
-				b := 0.0
-				if y+1 < rows {
-					b = in[(y+1)*fw+x]
+			a := in[y*stride : y*stride+width]
+			if y+1 < rows {
+				b := in[(y+1)*stride : (y+1)*stride+width]
+				for x := range width {
+					buf[x] = complex(a[x]*norm, b[x]*norm)
 				}
-				buf[x] = complex(in[y*fw+x], b)
+			} else {
+				for x := range width {
+					buf[x] = complex(a[x]*norm, 0)
+				}
 			}
+			clear(buf[width:])
 			fft(buf, false)
 			for k := range wh {
 				z, zc := buf[k], cmplx.Conj(buf[(fw-k)%fw])
@@ -303,13 +320,7 @@ func (p *fourierParam) render(px []float32) {
 	h, w := p.h, p.w
 	norm := 1 / float64(p.fh*p.fw)
 	for i := range p.n {
-		for ch := range p.c {
-			spec, v := p.work[ch].spec, p.plane(i, ch)
-			for k := range spec {
-				spec[k] = complex(float64(v[2*k])*p.scale[k], float64(v[2*k+1])*p.scale[k])
-			}
-		}
-		p.columns(true)
+		p.scaledColumns(i)
 		p.inverseRows(p.z, norm)
 		p.finish(p.z, px[i*p.c*h*w:(i+1)*p.c*h*w], p.sig[i*p.c*h*w:(i+1)*p.c*h*w])
 	}
@@ -318,17 +329,27 @@ func (p *fourierParam) render(px []float32) {
 // finish mixes the colours of z (c planes) and applies the sigmoid.
 func (p *fourierParam) finish(z []float64, px, sig []float32) {
 	hw := p.h * p.w
-	parallelRange(hw, func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			for ch := range p.c {
-				y := z[ch*hw+j]
-				if p.decorrelate {
-					y = p.mix[ch][0]*z[j] + p.mix[ch][1]*z[hw+j] + p.mix[ch][2]*z[2*hw+j]
-				}
-				s := float32(1 / (1 + math.Exp(-y)))
-				sig[ch*hw+j] = s
-				px[ch*hw+j] = s
+	if !p.decorrelate {
+		parallelRange(p.c*hw, func(lo, hi int) {
+			for j := lo; j < hi; j++ {
+				s := fastSigmoid(z[j])
+				sig[j], px[j] = s, s
 			}
+		})
+		return
+	}
+	m := p.mix
+	parallelRange(hw, func(lo, hi int) {
+		z0, z1, z2 := z[lo:hi], z[hw+lo:hw+hi], z[2*hw+lo:2*hw+hi]
+		s0, s1, s2 := sig[lo:hi], sig[hw+lo:hw+hi], sig[2*hw+lo:2*hw+hi]
+		p0, p1, p2 := px[lo:hi], px[hw+lo:hw+hi], px[2*hw+lo:2*hw+hi]
+		for j, a := range z0 {
+			b, c := z1[j], z2[j]
+			y0 := fastSigmoid(m[0][0]*a + m[0][1]*b + m[0][2]*c)
+			y1 := fastSigmoid(m[1][0]*a + m[1][1]*b + m[1][2]*c)
+			y2 := fastSigmoid(m[2][0]*a + m[2][1]*b + m[2][2]*c)
+			s0[j], s1[j], s2[j] = y0, y1, y2
+			p0[j], p1[j], p2[j] = y0, y1, y2
 		}
 	})
 }
@@ -340,58 +361,94 @@ func (p *fourierParam) finish(z []float64, px, sig []float32) {
 // dJ/dRe X = c_kx Re G and dJ/dIm X = c_kx Im G, where G is the forward DFT
 // of dJ/dx (zero outside the crop).
 func (p *fourierParam) backprop(gpx, gv []float32) {
-	h, w, fw, wh := p.h, p.w, p.fw, p.wh
+	h, w := p.h, p.w
 	hw := h * w
 	norm := 1 / float64(p.fh*p.fw)
 	for i := range p.n {
 		sig := p.sig[i*p.c*hw : (i+1)*p.c*hw]
 		g := gpx[i*p.c*hw : (i+1)*p.c*hw]
-		parallelRange(hw, func(lo, hi int) {
-			for j := lo; j < hi; j++ {
-				var gy [3]float64
-				for ch := range p.c {
-					s := float64(sig[ch*hw+j])
-					gy[ch] = float64(g[ch*hw+j]) * s * (1 - s)
+		if p.decorrelate {
+			m := p.mix
+			parallelRange(hw, func(lo, hi int) {
+				z0, z1, z2 := p.z[lo:hi], p.z[hw+lo:hw+hi], p.z[2*hw+lo:2*hw+hi]
+				s0, s1, s2 := sig[lo:hi], sig[hw+lo:hw+hi], sig[2*hw+lo:2*hw+hi]
+				g0, g1, g2 := g[lo:hi], g[hw+lo:hw+hi], g[2*hw+lo:2*hw+hi]
+				for j := range z0 {
+					a := float64(g0[j]) * float64(s0[j]) * (1 - float64(s0[j]))
+					b := float64(g1[j]) * float64(s1[j]) * (1 - float64(s1[j]))
+					c := float64(g2[j]) * float64(s2[j]) * (1 - float64(s2[j]))
+					z0[j] = m[0][0]*a + m[1][0]*b + m[2][0]*c
+					z1[j] = m[0][1]*a + m[1][1]*b + m[2][1]*c
+					z2[j] = m[0][2]*a + m[1][2]*b + m[2][2]*c
 				}
-				for d := range p.c {
-					if p.decorrelate {
-						p.z[d*hw+j] = p.mix[0][d]*gy[0] + p.mix[1][d]*gy[1] + p.mix[2][d]*gy[2]
-					} else {
-						p.z[d*hw+j] = gy[d]
-					}
+			})
+		} else {
+			parallelRange(p.c*hw, func(lo, hi int) {
+				for j := lo; j < hi; j++ {
+					s := float64(sig[j])
+					p.z[j] = float64(g[j]) * s * (1 - s)
 				}
-			}
-		})
+			})
+		}
+		planes := make([][]float64, p.c)
 		for ch := range p.c {
-			z, canvas := p.z[ch*hw:(ch+1)*hw], p.work[ch].canvas
-			for y := range h {
-				row := canvas[y*fw : (y+1)*fw]
-				for x := range w {
-					row[x] = z[y*w+x] * norm
-				}
-				clear(row[w:])
+			planes[ch] = p.z[ch*hw : (ch+1)*hw]
+		}
+		p.forwardRowsOf(planes, w, w, h, norm)
+		p.columnsToVars(i, gv)
+	}
+}
+
+// scaledColumns sets every channel's spectrum to the inverse transform
+// along ky of image i's scaled variables (the first step of render: one
+// pass over the variables, spread over the processors).
+func (p *fourierParam) scaledColumns(i int) {
+	fh, wh := p.fh, p.wh
+	parallelTasks(p.c*wh, func(lo, hi int) {
+		col := make([]complex128, fh)
+		for u := lo; u < hi; u++ {
+			ch, kx := u/wh, u%wh
+			spec, v := p.work[ch].spec, p.plane(i, ch)
+			for ky := range fh {
+				j := ky*wh + kx
+				col[ky] = complex(float64(v[2*j])*p.scale[j], float64(v[2*j+1])*p.scale[j])
+			}
+			fft(col, true)
+			for ky := range fh {
+				spec[ky*wh+kx] = col[ky]
 			}
 		}
-		p.forwardRows(h)
-		p.columns(false)
-		k := 2 * p.fh * wh
-		for ch := range p.c {
+	})
+}
+
+// columnsToVars transforms every channel's spectrum along ky (forward) and
+// writes dJ/d(variables of image i) into gv: c_kx · scale times the real
+// and imaginary parts (the last step of backprop).
+func (p *fourierParam) columnsToVars(i int, gv []float32) {
+	fh, wh, fw := p.fh, p.wh, p.fw
+	k := 2 * fh * wh
+	parallelTasks(p.c*wh, func(lo, hi int) {
+		col := make([]complex128, fh)
+		for u := lo; u < hi; u++ {
+			ch, kx := u/wh, u%wh
 			spec := p.work[ch].spec
 			out := gv[(i*p.c+ch)*k : (i*p.c+ch+1)*k]
-			for ky := range p.fh {
-				for kx := range wh {
-					j := ky*wh + kx
-					c := 2.0
-					if kx == 0 || kx == fw/2 {
-						c = 1
-					}
-					s := c * p.scale[j]
-					out[2*j] = float32(real(spec[j]) * s)
-					out[2*j+1] = float32(imag(spec[j]) * s)
-				}
+			for ky := range fh {
+				col[ky] = spec[ky*wh+kx]
+			}
+			fft(col, false)
+			c := 2.0
+			if kx == 0 || kx == fw/2 {
+				c = 1
+			}
+			for ky := range fh {
+				j := ky*wh + kx
+				s := c * p.scale[j]
+				out[2*j] = float32(real(col[ky]) * s)
+				out[2*j+1] = float32(imag(col[ky]) * s)
 			}
 		}
-	}
+	})
 }
 
 // setPixels sets the spectrum of image i so that it renders px (c*h*w
@@ -482,9 +539,36 @@ func parallelFor(n int, f func(i int)) {
 	wg.Wait()
 }
 
+// parallelTasks splits [0, n) into one chunk per processor (at most n)
+// and runs f on the chunks concurrently: for tasks as heavy as one FFT
+// each, which parallelRange would run in one chunk when there are fewer
+// than 4096.
+func parallelTasks(n int, f func(lo, hi int)) {
+	k := max(1, min(runtime.GOMAXPROCS(0), n))
+	parallelFor(k, func(i int) { f(i*n/k, (i+1)*n/k) })
+}
+
 // parallelRange splits [0, n) into one chunk per processor and runs f on
 // the chunks concurrently.
 func parallelRange(n int, f func(lo, hi int)) {
 	k := min(runtime.GOMAXPROCS(0), max(1, n/4096))
 	parallelFor(k, func(i int) { f(i*n/k, (i+1)*n/k) })
+}
+
+// fastSigmoid returns 1/(1+e^-y) to float32 precision (within 2e-7 of it,
+// by TestFastSigmoid) without calling math.Exp: e^-y = 2^n e^r with
+// |r| <= ln2/2 and e^r by its Taylor polynomial of degree 8 (relative
+// error < 1e-9). Beyond |y| = 80 it returns 1 or about e^-80.
+func fastSigmoid(y float64) float32 {
+	t := -y
+	if t > 80 {
+		t = 80
+	} else if t < -80 || t != t {
+		t = -80
+	}
+	n := math.Floor(t*math.Log2E + 0.5)
+	r := t - n*math.Ln2
+	e := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040+r*(1.0/40320))))))))
+	e *= math.Float64frombits(uint64(int64(n)+1023) << 52)
+	return float32(1 / (1 + e))
 }

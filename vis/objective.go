@@ -35,6 +35,9 @@ type Features struct {
 	space PixelSpace
 	vals  map[string]*model.Tensor
 	grads map[string]*model.Tensor
+	// pool, when set, lends Grad its buffers from the previous step (by
+	// layer) instead of allocating them: Optimize's loop sets it.
+	pool map[string]*model.Tensor
 }
 
 // NewFeatures returns features holding vals (each [n, ...]); input names
@@ -65,7 +68,16 @@ func (f *Features) Input() (*model.Tensor, string, error) {
 func (f *Features) Grad(layer string) *model.Tensor {
 	g, ok := f.grads[layer]
 	if !ok {
-		g = model.NewTensor(f.vals[layer].Shape...)
+		shape := f.vals[layer].Shape
+		if p := f.pool[layer]; p != nil && model.SameShape(p.Shape, shape) {
+			g = p
+			clear(g.Data)
+		} else {
+			g = model.NewTensor(shape...)
+			if f.pool != nil {
+				f.pool[layer] = g
+			}
+		}
 		f.grads[layer] = g
 	}
 	return g

@@ -229,3 +229,33 @@ func TestOptimizeRaisesActivation(t *testing.T) {
 		}
 	}
 }
+
+// TestFeaturesGradPool: with a pool, Grad lends the previous step's buffer
+// zeroed, and a buffer of another shape is replaced, not reused.
+func TestFeaturesGradPool(t *testing.T) {
+	pool := map[string]*model.Tensor{}
+	vals := map[string]*model.Tensor{"l": model.NewTensor(1, 2, 3)}
+	f := NewFeatures(1, vals, "l", PixelSpace{})
+	f.pool = pool
+	g := f.Grad("l")
+	g.Data[4] = 7
+	if pool["l"] != g {
+		t.Fatal("the pool does not hold the buffer")
+	}
+	f2 := NewFeatures(1, vals, "l", PixelSpace{})
+	f2.pool = pool
+	g2 := f2.Grad("l")
+	if &g2.Data[0] != &g.Data[0] {
+		t.Error("the second step allocated a new buffer")
+	}
+	for i, v := range g2.Data {
+		if v != 0 {
+			t.Fatalf("reused gradient not zeroed: [%d] = %g", i, v)
+		}
+	}
+	f3 := NewFeatures(1, map[string]*model.Tensor{"l": model.NewTensor(1, 3, 3)}, "l", PixelSpace{})
+	f3.pool = pool
+	if g3 := f3.Grad("l"); !model.SameShape(g3.Shape, []int{1, 3, 3}) || pool["l"] != g3 {
+		t.Errorf("shape change: got %v, pool %v", g3.Shape, pool["l"].Shape)
+	}
+}

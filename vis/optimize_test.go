@@ -201,3 +201,56 @@ func TestPixelSpace(t *testing.T) {
 		t.Error("BGR not carried over")
 	}
 }
+
+// TestOptimizeSettle: the last Settle steps (at most an eighth of them)
+// see the untransformed image, so each of their objective values is the
+// objective of the image the step before left; the steps before see
+// transformed images, whose values differ.
+func TestOptimizeSettle(t *testing.T) {
+	m := loadModel(t, "optim/optim")
+	rec := Recipe{Steps: 24, Settle: 5, Transforms: Transforms{Jitter: 2, Rotate: 20}}
+	var images [][]float32
+	var values []float64
+	o := &Optimization{Model: m, Space: optimSpace, Objective: optimTarget(), Recipe: rec, Every: 1, Seed: 3,
+		OnStep: func(p *OptProgress) error {
+			images = append(images, slices.Clone(p.Images[0].Data))
+			values = append(values, p.Values[0])
+			return nil
+		}}
+	if _, err := Optimize(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	plain := func(x []float32) float64 {
+		a, err := m.Run(model.FromData(x, 1, 3, 8, 8))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Release()
+		f, err := gather([]*model.Activations{a}, []string{m.Input().Name, "act2"}, m.Input().Name, optimSpace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := optimTarget().Eval(f, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v[0]
+	}
+	// Steps 22..24 settle (min(5, 24/8) = 3): step s evaluates the image
+	// after step s-1, images[s-2].
+	same := func(s int) bool { return math.Abs(values[s-1]-plain(images[s-2])) <= 1e-5*(1+math.Abs(values[s-1])) }
+	for s := 22; s <= 24; s++ {
+		if !same(s) {
+			t.Errorf("settling step %d: value %g, untransformed objective %g", s, values[s-1], plain(images[s-2]))
+		}
+	}
+	transformed := 0
+	for s := 2; s <= 21; s++ {
+		if !same(s) {
+			transformed++
+		}
+	}
+	if transformed < 15 {
+		t.Errorf("only %d of steps 2..21 saw a transformed image", transformed)
+	}
+}

@@ -126,10 +126,13 @@ var presets = map[string]Recipe{
 	// 0.82..1 of the network's view (pad 12, jitter 8 + 4, scale 0.9..1.1,
 	// rotate ±10°) and takes 512 steps of 0.05; at the network's full size
 	// and with fewer, larger steps (96 of 0.1) the images are as clean and
-	// take a quarter of the time.
+	// take a quarter of the time. The last 12 steps run untransformed:
+	// the image is judged untransformed, and units that fire at one
+	// position (a border, --at max) otherwise lose much of their
+	// activation to the jitter.
 	"lucid": {Param: ParamFourier, Decorrelate: true, DecayPower: 1, InitNoise: 0.01,
 		Transforms: Transforms{Jitter: 16, ScaleMin: 0.85, ScaleMax: 1, Rotate: 10},
-		Optimizer:  "adam", LR: 0.1, Steps: 96},
+		Optimizer:  "adam", LR: 0.1, Steps: 96, Settle: 12},
 	// Yosinski et al. 2015, Table 1's four hyperparameter combinations
 	// (decay, blur every, blur width, norm percentile, contribution
 	// percentile), with normalized gradient steps so that one learning

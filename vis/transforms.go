@@ -72,7 +72,7 @@ func newWarp(h, w int, dy, dx, s, angle float64, wrap bool, wp *warp) *warp {
 	wp.h, wp.w = h, w
 	cy, cx := float64(h-1)/2, float64(w-1)/2
 	cos, sin := math.Cos(angle)/s, math.Sin(angle)/s
-	parallelRange(h, func(ylo, yhi int) { wp.rows(ylo, yhi, cy, cx, dy, dx, cos, sin, wrap) })
+	parallelTasks(h, func(ylo, yhi int) { wp.rows(ylo, yhi, cy, cx, dy, dx, cos, sin, wrap) })
 	return wp
 }
 
@@ -142,6 +142,37 @@ func (wp *warp) adjoint(dst, g []float32) {
 			if i := wp.idx[k]; i >= 0 {
 				dst[i] += wp.wt[k] * gj
 			}
+		}
+	}
+}
+
+// applyPlanes writes output pixels [lo, hi) of every plane of the warped
+// image src (c planes of h*w) into dst, plane ch reading fill[ch] outside
+// the image: apply for all planes at once, reading each pixel's taps once.
+func (wp *warp) applyPlanes(dst, src []float32, c int, fill []float32, lo, hi int) {
+	hw := wp.h * wp.w
+	for j := lo; j < hi; j++ {
+		k := 4 * j
+		i0, i1, i2, i3 := wp.idx[k], wp.idx[k+1], wp.idx[k+2], wp.idx[k+3]
+		w0, w1, w2, w3 := wp.wt[k], wp.wt[k+1], wp.wt[k+2], wp.wt[k+3]
+		if i0 >= 0 && i1 >= 0 && i2 >= 0 && i3 >= 0 {
+			for ch := range c {
+				p := src[ch*hw : (ch+1)*hw]
+				dst[ch*hw+j] = w0*p[i0] + w1*p[i1] + w2*p[i2] + w3*p[i3]
+			}
+			continue
+		}
+		for ch := range c {
+			p := src[ch*hw : (ch+1)*hw]
+			s := float32(0)
+			for t, i := range [4]int32{i0, i1, i2, i3} {
+				if i >= 0 {
+					s += wp.wt[k+t] * p[i]
+				} else {
+					s += wp.wt[k+t] * fill[ch]
+				}
+			}
+			dst[ch*hw+j] = s
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
+	"github.com/deepscope/deepscope/assets"
 	"github.com/deepscope/deepscope/camera"
 	"github.com/deepscope/deepscope/ui"
 	"github.com/deepscope/deepscope/vis"
@@ -37,12 +38,12 @@ func cmdGUI(args []string, stdout, stderr io.Writer) int {
 // runGUI opens the explorer window.
 func runGUI(c *cli, args []string) error {
 	fs := newFlags("gui")
-	modelPath := fs.String("model", "", "the ONNX `model` file (default: $DEEPSCOPE_MODEL, else tiny_darknet from $DEEPSCOPE_SHARED/models or ../shared/models, else none: the window asks)")
-	source := fs.String("source", "webcam", "where frames come from: `SOURCE` is "+camera.SourceHelp+" (a missing webcam falls back to the pattern)")
+	modelPath := fs.String("model", "", modelFlagHelp+" (default: $DEEPSCOPE_MODEL, else "+assets.DemoSpec+")")
+	source := fs.String("source", "", "where frames come from: `SOURCE` is "+camera.SourceHelp+" (a missing webcam falls back to the pattern; default: the webcam, or for the demo network the Fashion-MNIST test images, else the pattern)")
 	sel := fs.String("select", "", "select the unit `LAYER:UNIT` at start (see 'deepscope layers')")
 	method := fs.String("method", "guided", "the rendering at start: `METHOD` is off, "+strings.Join(vis.Names(), ", "))
 	presentation := fs.Bool("presentation", false, "start in presentation mode (full screen, large text)")
-	exportDir := fs.String("export-dir", "", "where the s key exports the panes (default ~/deepscope-export)")
+	exportDir := fs.String("export-dir", "", "where the S key exports the panes (default ~/deepscope-export)")
 	stats := fs.Duration("stats", 0, "print the frame rates, renderings per second and memory every `DURATION` to stdout (0: never)")
 	quitAfter := fs.Duration("quit-after", 0, "close the window after `DURATION` (0: never), e.g. for measurements")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the session to `FILE` (go tool pprof)")
@@ -61,6 +62,9 @@ func runGUI(c *cli, args []string) error {
 	}
 	if *modelPath == "" {
 		*modelPath = ui.DefaultModel()
+	}
+	if *source == "" {
+		*source = ui.DefaultSource(*modelPath)
 	}
 	if !hasDisplay() {
 		return errors.New("gui: no display (DISPLAY is not set): the explorer needs a desktop session, or Xvfb (see scripts/screenshot); the other commands work without one")

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/deepscope/deepscope/assets"
 	"github.com/deepscope/deepscope/model"
 )
 
@@ -89,7 +90,7 @@ type inputFlags struct {
 
 func (f *inputFlags) register(fs *flag.FlagSet) {
 	f.fs = fs
-	fs.StringVar(&f.model, "model", "", "the ONNX `model` file (required)")
+	fs.StringVar(&f.model, "model", "", modelFlagHelp+" (required)")
 	fs.StringVar(&f.npy, "input-npy", "", "feed this preprocessed float32 .npy `file` instead of an IMAGE")
 	fs.IntVar(&f.width, "width", 0, "override the network input `width` of the sidecar")
 	fs.IntVar(&f.height, "height", 0, "override the network input `height` of the sidecar")
@@ -103,13 +104,11 @@ func (f *inputFlags) register(fs *flag.FlagSet) {
 
 // load loads the model and its sidecar, applying the label override.
 func (f *inputFlags) load() (*model.Model, error) {
-	m, err := loadModel(f.fs.Name(), f.model)
+	m, sc, err := loadModelSidecar(f.fs.Name(), f.model)
 	if err != nil {
 		return nil, err
 	}
-	if f.sidecar, err = model.LoadSidecar(f.model); err != nil {
-		return nil, err
-	}
+	f.sidecar = sc
 	if f.labels != "" {
 		if f.sidecar.LabelNames, err = model.ReadLabels(f.labels); err != nil {
 			return nil, fmt.Errorf("--labels: %w", err)
@@ -118,11 +117,24 @@ func (f *inputFlags) load() (*model.Model, error) {
 	return m, nil
 }
 
-func loadModel(cmd, path string) (*model.Model, error) {
-	if path == "" {
-		return nil, fmt.Errorf("%s: --model is required", cmd)
+// modelFlagHelp describes the values --model takes.
+const modelFlagHelp = "the `model`: an ONNX file, the name of a downloaded catalog or shared model (see 'deepscope models list'), or " + assets.DemoSpec + " (the embedded Fashion-MNIST network)"
+
+// loadModel loads the model a --model value names (see loadModelSidecar).
+func loadModel(cmd, spec string) (*model.Model, error) {
+	m, _, err := loadModelSidecar(cmd, spec)
+	return m, err
+}
+
+// loadModelSidecar loads the model a --model value names, with its
+// sidecar: a file, a catalog or shared model's name (model.ResolveModel)
+// or the embedded demo network.
+func loadModelSidecar(cmd, spec string) (*model.Model, *model.Sidecar, error) {
+	if spec == "" {
+		return nil, nil, fmt.Errorf("%s: --model is required", cmd)
 	}
-	return model.Load(path, model.Options{})
+	m, sc, _, err := assets.OpenModel(spec)
+	return m, sc, err
 }
 
 // checkInputs checks that exactly one of IMAGE arguments (at most max of

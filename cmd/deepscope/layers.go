@@ -9,7 +9,7 @@ import (
 // and shape, in topological order.
 func runLayers(c *cli, args []string) error {
 	fs := newFlags("layers")
-	path := fs.String("model", "", "the ONNX `model` file (required)")
+	path := fs.String("model", "", modelFlagHelp+" (required)")
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"gui", "[--model M.onnx] [--source webcam|FILE|DIR|pattern] [--select LAYER:UNIT] [--method M] [--presentation]",
+		{"gui", "[--model M.onnx|NAME|demo] [--source webcam|FILE|DIR|pattern|fashion-mnist] [--select LAYER:UNIT] [--method M] [--presentation]",
 			"open the explorer window (also what `deepscope` without arguments does)", runGUI},
 		{"predict", "--model M.onnx [--top 5] [--json] IMAGE... | --input-npy X.npy",
 			"print the top classes with their probabilities for each image", runPredict},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -22,12 +23,15 @@ import (
 // pipeline takes them unless --realtime paces them.
 func runStream(c *cli, args []string) error {
 	fs := newFlags("stream")
-	modelPath := fs.String("model", "", "the ONNX `model` file (required)")
+	modelPath := fs.String("model", "", modelFlagHelp+" (required)")
 	source := fs.String("source", "webcam", "where frames come from: `SOURCE` is "+camera.SourceHelp)
 	frames := fs.Int("frames", 100, "stop after `N` frames (0: run until interrupted)")
 	layer := fs.String("layer", "", "read the layer `NAME` of every frame, as the explorer draws it, and report it")
 	realtime := fs.Bool("realtime", false, "play files at their own frame rate instead of as fast as possible")
 	fallback := fs.String("fallback", "pattern", "the `SOURCE` used when the source is missing or fails (none: no fallback)")
+	duration := fs.Duration("duration", 0, "stop after `D` (e.g. 30m; --frames then defaults to 0)")
+	renderEvery := fs.Duration("render-every", 0, "every `D`, start a guided-backprop rendering of a unit of --layer (default the logits) on the latest frame in the background, cancelling the previous one if still running")
+	statsEvery := fs.Duration("stats-every", 0, "every `D`, print goroutines, Go heap and resident memory (VmRSS)")
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -37,12 +41,13 @@ func runStream(c *cli, args []string) error {
 		return fmt.Errorf("stream: unexpected argument %q (the source is given with --source)", rest[0])
 	case *frames < 0:
 		return fmt.Errorf("stream: --frames must be 0 or more, got %d", *frames)
+	case *duration < 0 || *renderEvery < 0 || *statsEvery < 0:
+		return fmt.Errorf("stream: --duration, --render-every and --stats-every must not be negative")
 	}
-	m, err := loadModel("stream", *modelPath)
-	if err != nil {
-		return err
+	if *duration > 0 && !flagSet(fs, "frames") {
+		*frames = 0
 	}
-	sc, err := model.LoadSidecar(*modelPath)
+	m, sc, err := loadModelSidecar("stream", *modelPath)
 	if err != nil {
 		return err
 	}
@@ -91,6 +96,30 @@ func runStream(c *cli, args []string) error {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
+	var jobs *renderJobs
+	var renderC, statsC, endC <-chan time.Time
+	if *renderEvery > 0 {
+		if jobs, err = newRenderJobs(m, p, *layer); err != nil {
+			cancel()
+			<-done
+			return fmt.Errorf("stream: %w", err)
+		}
+		defer jobs.stop()
+		t := time.NewTicker(*renderEvery)
+		defer t.Stop()
+		renderC = t.C
+	}
+	if *statsEvery > 0 {
+		t := time.NewTicker(*statsEvery)
+		defer t.Stop()
+		statsC = t.C
+	}
+	if *duration > 0 {
+		t := time.NewTimer(*duration)
+		defer t.Stop()
+		endC = t.C
+	}
+	started := time.Now()
 
 	var (
 		st     camera.Stats
@@ -103,6 +132,15 @@ wait:
 		case runErr = <-done:
 			st = p.Stats()
 			break wait
+		case <-endC:
+			st = p.Stats()
+			cancel()
+			runErr = <-done
+			break wait
+		case <-renderC:
+			jobs.tick(ctx)
+		case <-statsC:
+			printProcStats(c.stdout, started, p.Stats(), jobs)
 		case <-p.Updated():
 			s := p.Snapshot()
 			if s == nil {
@@ -125,7 +163,21 @@ wait:
 		return fmt.Errorf("stream: %w", runErr)
 	}
 	printStream(c.stdout, m, st, *layer, ls)
+	if jobs != nil {
+		jobs.stop()
+		fmt.Fprintln(c.stdout, jobs)
+	}
+	if *statsEvery > 0 {
+		printProcStats(c.stdout, started, st, nil)
+	}
 	return nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // layerStats summarise one layer of the last frame read.

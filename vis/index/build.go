@@ -13,9 +13,12 @@ import (
 	"image/draw"
 	"image/jpeg"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	xdraw "golang.org/x/image/draw"
@@ -551,23 +554,25 @@ func (b *builder) render(ctx context.Context) error {
 	todo := map[int]bool{}
 	total, fromViews := 0, 0
 	prog := &progress{fn: b.opt.Progress, phase: "render", start: time.Now()}
+	var viewed []int
 	for pos, jobs := range byPos {
 		if rendered[pos] {
 			continue
 		}
 		total += len(jobs)
 		// Max crops alone come from the views kept by the scan.
-		if view := b.views[jobs[0].e.Image]; b.opt.NoReconstructions && view != nil {
-			for _, j := range jobs {
-				if err := b.writeJPEG(j, RenderMax, cropImage(view, j.crop)); err != nil {
-					return err
-				}
-			}
+		if b.opt.NoReconstructions && b.views[jobs[0].e.Image] != nil {
+			viewed = append(viewed, pos)
 			fromViews += len(jobs)
-			markDone(pos)
 			continue
 		}
 		todo[pos] = true
+	}
+	if err := b.writeViewCrops(ctx, byPos, viewed); err != nil {
+		return err
+	}
+	for _, pos := range viewed {
+		markDone(pos)
 	}
 	if err := b.saveState(); err != nil {
 		return err
@@ -577,7 +582,9 @@ func (b *builder) render(ctx context.Context) error {
 	lastSave := time.Now()
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ch := b.src.read(rctx, 0, func(pos int) bool { return todo[pos] }, b.opt.Sidecar.Preprocess)
+	// The reader goroutine gets its own copy: the loop below deletes from todo.
+	wanted := maps.Clone(todo)
+	ch := b.src.read(rctx, 0, func(pos int) bool { return wanted[pos] }, b.opt.Sidecar.Preprocess)
 	for d := range ch {
 		if d.it.pos < 0 || d.err != nil {
 			return fmt.Errorf("render: %s: %w", d.it.key, d.err)
@@ -611,6 +618,37 @@ func (b *builder) render(ctx context.Context) error {
 	}
 	prog.report(done, 0, true)
 	return nil
+}
+
+// writeViewCrops writes the max crops of the jobs at the given source
+// positions from the views the scan kept, encoding on every processor
+// (JPEG encoding is most of the cost of an index without
+// reconstructions).
+func (b *builder) writeViewCrops(ctx context.Context, byPos map[int][]*job, positions []int) error {
+	var jobs []*job
+	for _, pos := range positions {
+		jobs = append(jobs, byPos[pos]...)
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(jobs); i += workers {
+				if err := ctx.Err(); err != nil {
+					errs[w] = err
+					return
+				}
+				j := jobs[i]
+				if err := b.writeJPEG(j, RenderMax, cropImage(b.views[j.e.Image], j.crop)); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // minCropSide is the side small crops are enlarged to (by a whole factor).

@@ -233,18 +233,62 @@ func Open(dir string) (*Index, error) {
 }
 
 func readManifest(dir string) (Manifest, error) {
-	var m Manifest
 	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
-		return m, err
+		return Manifest{}, err
 	}
+	return parseManifest(data, dir)
+}
+
+// maxTop bounds a manifest's top-k (each unit's list is allocated for it).
+const maxTop = 1 << 16
+
+// parseManifest decodes and checks the manifest of the index in dir. The
+// names it takes file paths from (layer directories, renderings) must be
+// plain names, so that a hostile manifest cannot point outside the index.
+func parseManifest(data []byte, dir string) (Manifest, error) {
+	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		return m, fmt.Errorf("index %s: %s is corrupt: %v", dir, ManifestFile, err)
 	}
 	if m.Version != FormatVersion {
 		return m, fmt.Errorf("index %s: format version %d, this deepscope reads %d", dir, m.Version, FormatVersion)
 	}
+	bad := func(format string, args ...any) (Manifest, error) {
+		return m, fmt.Errorf("index %s: %s is corrupt: %s", dir, ManifestFile, fmt.Sprintf(format, args...))
+	}
+	if m.Top < 1 || m.Top > maxTop {
+		return bad("top %d is not in 1..%d", m.Top, maxTop)
+	}
+	dirs := map[string]bool{}
+	for i, l := range m.Layers {
+		switch {
+		case !plainName(l.Dir):
+			return bad("layer %d (%q) has directory %q; want a plain name inside the index", i, l.Name, l.Dir)
+		case dirs[l.Dir]:
+			return bad("layers share the directory %q", l.Dir)
+		case l.Units < 0:
+			return bad("layer %q has %d units", l.Name, l.Units)
+		}
+		dirs[l.Dir] = true
+	}
+	for _, r := range m.Renderings {
+		if r != RenderMax && r != RenderDeconv && r != RenderGuided {
+			return bad("unknown rendering %q (want %s, %s or %s)", r, RenderMax, RenderDeconv, RenderGuided)
+		}
+	}
+	for _, s := range m.Shards {
+		if s.N < 1 || s.I < 0 || s.I >= s.N {
+			return bad("shard %s is not i/n with 0 <= i < n", s)
+		}
+	}
 	return m, nil
+}
+
+// plainName reports whether name is one path element: not empty, not . or
+// .., no separator.
+func plainName(name string) bool {
+	return filepath.IsLocal(name) && !strings.ContainsAny(name, `/\`) && name != "."
 }
 
 // Layer returns the indexed layer with the given name.
@@ -277,6 +321,13 @@ func (ix *Index) Unit(layer string, unit int) (*UnitInfo, error) {
 	}
 	if err := json.Unmarshal(data, &u); err != nil {
 		return nil, fmt.Errorf("%s unit %d: corrupt %s: %v", l.Name, unit, UnitInfoFile, err)
+	}
+	for _, e := range u.Entries {
+		for kind, f := range e.Files {
+			if !plainName(f) {
+				return nil, fmt.Errorf("%s unit %d: corrupt %s: %s file %q is not a plain name inside the unit's directory", l.Name, unit, UnitInfoFile, kind, f)
+			}
+		}
 	}
 	return &u, nil
 }

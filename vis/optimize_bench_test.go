@@ -1,0 +1,167 @@
+package vis
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/deepscope/deepscope/model"
+)
+
+// BenchmarkOptimizeOverhead times activation maximization with the lucid
+// recipe (Fourier parameterization, colour decorrelation, jitter, zoom and
+// rotation, Adam) against the same number of plain forward+backward passes
+// of the same objective on a fixed image, measured alternately in the same
+// run, on a shallow, a middle and a deep layer of Tiny Darknet. overhead-%
+// is 100·(lucid/plain - 1) of the least wall-clock time of the runs (and
+// overhead-cpu-% of the process's CPU time), which discounts other load on
+// the machine; goal <= 25. Run with
+//
+//	go test ./vis -run '^$' -bench OptimizeOverhead -benchtime 5x
+func BenchmarkOptimizeOverhead(b *testing.B) {
+	path := filepath.Join(sharedDir(), "models", "tiny_darknet.onnx")
+	if _, err := os.Stat(path); err != nil {
+		b.Skipf("%s is absent (set DEEPSCOPE_SHARED to the shared folder)", path)
+	}
+	m, err := model.Load(path, model.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc, err := model.LoadSidecar(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := m.Input()
+	space := NewPixelSpace(sc, in.Shape[1])
+	const steps = 8
+	for _, layer := range []string{"conv2", "conv8", "conv14"} {
+		b.Run(layer, func(b *testing.B) {
+			obj := Activation(Target{Layer: layer, Unit: 3})
+			rec, err := Preset("lucid")
+			if err != nil {
+				b.Fatal(err)
+			}
+			rec.Steps = steps
+			rec.Settle = 0 // every step transformed, the worst case
+			lucid := func() error {
+				_, err := Optimize(context.Background(), &Optimization{Model: m, Space: space, Objective: obj, Recipe: rec, Seed: 1})
+				return err
+			}
+			// Plain steps: forward, the objective and its seed, backward
+			// to the input, on a fixed grey-noise image. steps+1 passes
+			// as Optimize's final evaluation adds a forward pass.
+			x := model.NewTensor(in.Shape...)
+			for i := range x.Data {
+				x.Data[i] = float32(math.Sin(float64(i))) * 0.1
+			}
+			plain := func() error {
+				for range steps {
+					a, err := m.Run(x)
+					if err != nil {
+						return err
+					}
+					f, err := gather([]*model.Activations{a}, []string{in.Name, layer}, in.Name, space)
+					if err != nil {
+						return err
+					}
+					if _, err := obj.Eval(f, true); err != nil {
+						return err
+					}
+					if _, err := m.Backward(a, f.Grads(), model.Vanilla, in.Name); err != nil {
+						return err
+					}
+					a.Release()
+				}
+				a, err := m.Run(x)
+				if err != nil {
+					return err
+				}
+				a.Release()
+				return nil
+			}
+			measure(b, 1, plain) // warm the buffer pools
+			measure(b, 1, lucid)
+			bestPlain := cost{math.MaxInt64, math.MaxInt64}
+			bestLucid := bestPlain
+			for b.Loop() {
+				p := measure(b, 1, plain)
+				l := measure(b, 1, lucid)
+				bestPlain.wall, bestPlain.cpu = min(bestPlain.wall, p.wall), min(bestPlain.cpu, p.cpu)
+				bestLucid.wall, bestLucid.cpu = min(bestLucid.wall, l.wall), min(bestLucid.cpu, l.cpu)
+			}
+			b.ReportMetric(100*(float64(bestLucid.wall)/float64(bestPlain.wall)-1), "overhead-%")
+			b.ReportMetric(100*(float64(bestLucid.cpu)/float64(bestPlain.cpu)-1), "overhead-cpu-%")
+			b.ReportMetric(float64(bestPlain.wall)/1e6/steps, "plain-ms/step")
+			b.ReportMetric(float64(bestLucid.wall)/1e6/steps, "lucid-ms/step")
+		})
+	}
+}
+
+// BenchmarkOptimizeParts times the pieces of a lucid step other than the
+// network, on one 3 x 224 x 224 image: the Fourier parameterization's
+// render and backprop, drawing and applying a warp and its adjoint, and an
+// Adam step.
+func BenchmarkOptimizeParts(b *testing.B) {
+	const c, h, w = 3, 224, 224
+	f := newFourierParam(1, c, h, w, 1, true, false)
+	for i := range f.v {
+		f.v[i] = float32(math.Sin(float64(i))) * 0.01
+	}
+	px := make([]float32, c*h*w)
+	g := make([]float32, c*h*w)
+	for i := range g {
+		g[i] = float32(math.Cos(float64(i)))
+	}
+	gv := make([]float32, len(f.v))
+	rec, _ := Preset("lucid")
+	rng := (&Optimization{Seed: 1}).rand()
+	var wp *warp
+	opt, _ := newOptimizer("adam", 0.1, len(f.v))
+	b.Run("fourier-render", func(b *testing.B) {
+		c0 := cpuTime()
+		for b.Loop() {
+			f.render(px)
+		}
+		b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
+	})
+	b.Run("fourier-backprop", func(b *testing.B) {
+		c0 := cpuTime()
+		for b.Loop() {
+			f.backprop(g, gv)
+		}
+		b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
+	})
+	b.Run("warp-draw", func(b *testing.B) {
+		c0 := cpuTime()
+		for b.Loop() {
+			wp = rec.Transforms.draw(rng, h, w, wp)
+		}
+		b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
+	})
+	b.Run("warp-apply", func(b *testing.B) {
+		c0 := cpuTime()
+		for b.Loop() {
+			wp.applyPlanes(g, px, c, []float32{0.5, 0.5, 0.5}, 0, h*w)
+		}
+		b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
+	})
+	b.Run("warp-adjoint", func(b *testing.B) {
+		c0 := cpuTime()
+		for b.Loop() {
+			clear(px)
+			for ch := range c {
+				wp.adjoint(px[ch*h*w:(ch+1)*h*w], g[ch*h*w:(ch+1)*h*w])
+			}
+		}
+		b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
+	})
+	b.Run("adam", func(b *testing.B) {
+		c0 := cpuTime()
+		for b.Loop() {
+			opt.step(f.v, gv)
+		}
+		b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
+	})
+}
