@@ -873,6 +873,44 @@ func (b *builder) finish() (*Manifest, error) {
 	return man, nil
 }
 
+// ReadForwardBaseline times what a plain classifier run over source costs:
+// reading, decoding and preprocessing each of its first n readable images
+// on a goroutine ahead of the forward passes, as `deepscope predict` or a
+// build's scan does, with nothing else. It returns the mean time per image
+// and the number timed.
+func ReadForwardBaseline(ctx context.Context, m *model.Model, sc *model.Sidecar, source string, n int) (time.Duration, int, error) {
+	src, err := openSource(source, 1)
+	if err != nil {
+		return 0, 0, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start, k := time.Now(), 0
+	for d := range src.read(rctx, 0, func(int) bool { return true }, sc.Preprocess) {
+		if d.it.pos < 0 {
+			return 0, 0, d.err
+		}
+		if d.err != nil {
+			continue
+		}
+		a, err := m.Run(d.x)
+		if err != nil {
+			return 0, 0, err
+		}
+		a.Release()
+		if k++; k == n {
+			break
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	if k == 0 {
+		return 0, 0, fmt.Errorf("no readable image in %s", source)
+	}
+	return time.Since(start) / time.Duration(k), k, nil
+}
+
 // ForwardBaseline times plain forward passes of m, to compare a build's
 // throughput with: it reads the first n readable images of source (a
 // folder or a video), preprocesses them, runs one warm-up pass, then times
