@@ -327,8 +327,9 @@ func maxPoolPlanes[T float32 | int64](k *maxPool, g *poolGeom, x, y []T, fill T,
 }
 
 // maxPool2D is maxPoolPlanes for the common float32 case of two spatial
-// axes without Indices: the same first-maximum rule, with the window bounds
-// of each row and column computed once instead of per output.
+// axes without Indices: the same maxima (a NaN in a window gives NaN, as in
+// PyTorch), branch-free, with the window bounds of each row and column
+// computed once instead of per output.
 func maxPool2D(g *poolGeom, x, y []float32, fill float32) {
 	ah, aw := &g.ax[1], &g.ax[2]
 	rows := make([]poolWin, ah.out)
@@ -355,7 +356,9 @@ func maxPool2D(g *poolGeom, x, y []float32, fill float32) {
 					for j1 := wr.lo; j1 < wr.hi; j1++ {
 						row := xp[(wr.start+j1*dh)*inW:]
 						for j2 := wc.lo; j2 < wc.hi; j2++ {
-							if v := row[wc.start+j2*dw]; !found || v > best {
+							if v := row[wc.start+j2*dw]; found {
+								best = max(best, v) // branch-free
+							} else {
 								best, found = v, true
 							}
 						}
@@ -384,8 +387,8 @@ func fullPairs(ax *poolAxis, wins []poolWin) bool {
 	return true
 }
 
-// maxPool2x2 is maxPool2D for 2x2 windows at stride 2, with the same
-// first-maximum rule (a later tap wins only when strictly greater).
+// maxPool2x2 is maxPool2D for 2x2 windows at stride 2. Its values are the
+// same (a NaN in a window gives NaN, as in PyTorch).
 func maxPool2x2(planes, inSize, outSize, inW, outH, outW int, x, y []float32) {
 	splitWork(planes, len(y)*4, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
@@ -396,17 +399,8 @@ func maxPool2x2(planes, inSize, outSize, inW, outH, outW int, x, y []float32) {
 				r1 := xp[(2*oy+1)*inW:][:2*outW]
 				out := yp[oy*outW:][:outW]
 				for ox := range out {
-					best := r0[2*ox]
-					if v := r0[2*ox+1]; v > best {
-						best = v
-					}
-					if v := r1[2*ox]; v > best {
-						best = v
-					}
-					if v := r1[2*ox+1]; v > best {
-						best = v
-					}
-					out[ox] = best
+					// Branch-free (maxima of activations are unpredictable).
+					out[ox] = max(max(r0[2*ox], r0[2*ox+1]), max(r1[2*ox], r1[2*ox+1]))
 				}
 			}
 		}

@@ -1,8 +1,10 @@
 package index
 
 import (
+	"bytes"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"sync"
 
 	"github.com/deepscope/deepscope/camera"
@@ -22,10 +24,15 @@ type Live struct {
 
 	mu     sync.Mutex
 	tops   []*TopK
-	frames map[string]image.Image
+	frames map[string][]byte // JPEG: a 512-channel layer may keep 4608 frames
 	seen   int
 	rf     map[[2]int]model.ReceptiveField
 }
+
+// liveQuality is the JPEG quality of the kept frames: the top frames of
+// every unit of a wide layer can be thousands of frames, 200 KB each raw
+// at 224 x 224 and about a tenth of that compressed.
+const liveQuality = 90
 
 // LiveEntry is one of a unit's top frames.
 type LiveEntry struct {
@@ -63,7 +70,7 @@ func (l *Live) Reset() {
 	for i := range l.tops {
 		l.tops[i] = NewTopK(l.k)
 	}
-	l.frames = map[string]image.Image{}
+	l.frames = map[string][]byte{}
 	l.rf = map[[2]int]model.ReceptiveField{}
 	l.seen = 0
 }
@@ -95,7 +102,11 @@ func (l *Live) Observe(key string, value *model.Tensor, view func() image.Image)
 	if !kept {
 		return false, nil
 	}
-	l.frames[key] = view()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, view(), &jpeg.Options{Quality: liveQuality}); err != nil {
+		return false, fmt.Errorf("live: keep frame %s: %w", key, err)
+	}
+	l.frames[key] = buf.Bytes()
 	used := map[string]bool{}
 	for _, t := range l.tops {
 		for _, e := range t.e {
@@ -143,7 +154,13 @@ func (l *Live) Top(unit int) ([]LiveEntry, error) {
 			}
 			l.rf[[2]int{e.Y, e.X}] = rf
 		}
-		f := l.frames[e.Image]
+		var f image.Image
+		if b, ok := l.frames[e.Image]; ok {
+			var err error
+			if f, err = jpeg.Decode(bytes.NewReader(b)); err != nil {
+				return nil, fmt.Errorf("live: frame %s: %w", e.Image, err)
+			}
+		}
 		le := LiveEntry{Entry: e, Frame: f, Field: rf}
 		if f != nil {
 			crop := rf.Nominal
