@@ -338,7 +338,7 @@ func (a *App) statusLine(st State, sess *session, values []float32) string {
 			if f := si.Stats.Source.FPS; f > 0 {
 				want = min(want, f)
 			}
-			a.behind.Store(!st.Frozen && si.Stats.Frames > 10 && si.Stats.FPS < 0.9*want)
+			a.behind.Store(!st.Frozen && si.Stats.Frames > 10 && si.Stats.FPS < want)
 		}
 	}
 	for _, j := range a.jobs.All() {
