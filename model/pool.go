@@ -407,6 +407,43 @@ func maxPool2x2(planes, inSize, outSize, inW, outH, outW int, x, y []float32) {
 	})
 }
 
+// windows returns the axis's window of every output.
+func (ax *poolAxis) windows() []poolWin {
+	w := make([]poolWin, ax.out)
+	for o := range w {
+		w[o] = ax.window(o)
+	}
+	return w
+}
+
+// maxPool2x2Backward is the backward pass of maxPool2x2: each output's
+// gradient goes to the first tap (row by row) that holds the window's
+// maximum y, as poolArgmax picks it.
+func maxPool2x2Backward(planes, inSize, outSize, inW, outH, outW int, x, y, gy, gx []float32) {
+	splitWork(planes, len(gy)*4, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			xp, gp := x[p*inSize:(p+1)*inSize], gx[p*inSize:(p+1)*inSize]
+			for oy := range outH {
+				r0, r1 := xp[2*oy*inW:][:2*outW], xp[(2*oy+1)*inW:][:2*outW]
+				g0, g1 := gp[2*oy*inW:][:2*outW], gp[(2*oy+1)*inW:][:2*outW]
+				ys, gys := y[p*outSize+oy*outW:][:outW], gy[p*outSize+oy*outW:][:outW]
+				for ox, m := range ys {
+					switch g := gys[ox]; m {
+					case r0[2*ox]:
+						g0[2*ox] += g
+					case r0[2*ox+1]:
+						g0[2*ox+1] += g
+					case r1[2*ox]:
+						g1[2*ox] += g
+					default:
+						g1[2*ox+1] += g
+					}
+				}
+			}
+		}
+	})
+}
+
 // flatIndex converts an in-plane offset of plane p to ONNX's Indices value.
 func (k *maxPool) flatIndex(g *poolGeom, p, at int) int64 {
 	if at < 0 {
@@ -436,6 +473,11 @@ func (k *maxPool) backward(s *Scratch, in, out, gout []*Tensor, need []bool, mod
 		return grads, nil
 	}
 	gy := gout[0].Data
+	if g.ax[0].out == 1 && g.ax[0].in == 1 && len(out) > 0 && out[0] != nil && out[0].DType == Float32 &&
+		fullPairs(&g.ax[1], g.ax[1].windows()) && fullPairs(&g.ax[2], g.ax[2].windows()) {
+		maxPool2x2Backward(g.planes, g.inSize, g.outSize, g.ax[2].in, g.ax[1].out, g.ax[2].out, x.Data, out[0].Data, gy, gx.Data)
+		return grads, nil
+	}
 	splitWork(g.planes, len(gy)*g.taps, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			xp := x.Data[p*g.inSize : (p+1)*g.inSize]

@@ -423,10 +423,9 @@ func BenchmarkMaxPool(b *testing.B) {
 	}
 }
 
-// TestMaxPool2x2FastPath checks the 2x2 stride-2 path against the general
-// one (the same pool with a 1x1 dilation spelled out, which the fast path
-// does not take), on even and odd sizes and with ceil mode's partial
-// windows, which must leave the fast path.
+// TestMaxPool2x2FastPath checks the 2x2 stride-2 paths, forward and
+// backward, against a direct computation, on even and odd sizes and with
+// ceil mode's partial windows, which must leave the fast paths.
 func TestMaxPool2x2FastPath(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
 	for _, c := range []struct {
@@ -440,24 +439,39 @@ func TestMaxPool2x2FastPath(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Reference: every output is the max of its (clipped) window.
+		// Reference: every output is the max of its (clipped) window, and
+		// its gradient goes to the first tap (row by row) holding it.
 		y := ys[0]
+		gy := randTensor(r, y.Shape...)
+		gs, err := fast.backward(newScratch(), []*Tensor{x}, ys, []*Tensor{gy}, []bool{true}, Vanilla)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]float32, len(x.Data))
 		oh, ow := y.Shape[2], y.Shape[3]
 		for p := range 6 {
 			for oy := range oh {
 				for ox := range ow {
-					best := float32(math.Inf(-1))
+					best, at := float32(math.Inf(-1)), -1
 					for dy := range 2 {
 						for dx := range 2 {
 							if iy, ix := 2*oy+dy, 2*ox+dx; iy < c.h && ix < c.w {
-								best = max(best, x.Data[p*c.h*c.w+iy*c.w+ix])
+								if v := x.Data[p*c.h*c.w+iy*c.w+ix]; v > best {
+									best, at = v, p*c.h*c.w+iy*c.w+ix
+								}
 							}
 						}
 					}
+					want[at] += gy.Data[p*oh*ow+oy*ow+ox]
 					if got := y.Data[p*oh*ow+oy*ow+ox]; got != best {
 						t.Fatalf("%dx%d ceil %d: plane %d out (%d,%d) = %v, want %v", c.h, c.w, c.ceil, p, oy, ox, got, best)
 					}
 				}
+			}
+		}
+		for i, v := range gs[0].Data {
+			if v != want[i] {
+				t.Fatalf("%dx%d ceil %d: input gradient %d = %v, want %v", c.h, c.w, c.ceil, i, v, want[i])
 			}
 		}
 	}
