@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/deepscope/deepscope/model"
 )
@@ -24,18 +23,15 @@ var imageExts = []string{".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif
 // advances on every frame, looping. An unreadable file is reported once (an
 // error wrapping ErrSkipped) and skipped from then on.
 type Folder struct {
-	info   Info
-	files  []string
-	opt    Options
-	pace   *pacer
-	wake   chan struct{} // a Goto happened
-	mu     sync.Mutex    // guards the fields below
-	bad    []bool        // files that could not be read
-	next   int           // index of the file Next reads
-	dir    int           // +1 or -1: where to look past an unreadable file
-	held   bool          // manual mode: the current image was delivered
-	shown  int           // index of the last image delivered
-	closed bool
+	info  Info
+	files []string
+	opt   Options
+	pace  *pacer
+	stepper
+	// Guarded by stepper.mu:
+	bad   []bool // files that could not be read
+	dir   int    // +1 or -1: where to look past an unreadable file
+	shown int    // index of the last image delivered
 }
 
 // OpenFolder lists the images of dir. A directory without any is an error.
@@ -61,12 +57,12 @@ func OpenFolder(dir string, opt Options) (*Folder, error) {
 		files[i] = filepath.Join(dir, f)
 	}
 	f := &Folder{
-		info:  Info{Name: filepath.Base(filepath.Clean(dir)) + "/", Kind: KindFolder, Frames: len(files), Paced: opt.Realtime && !opt.Manual},
-		files: files,
-		opt:   opt,
-		wake:  make(chan struct{}, 1),
-		bad:   make([]bool, len(files)),
-		dir:   1,
+		info:    Info{Name: filepath.Base(filepath.Clean(dir)) + "/", Kind: KindFolder, Frames: len(files), Paced: opt.Realtime && !opt.Manual},
+		files:   files,
+		opt:     opt,
+		stepper: newStepper(len(files)),
+		bad:     make([]bool, len(files)),
+		dir:     1,
 	}
 	if f.info.Paced {
 		f.info.FPS = opt.fps(1)
@@ -85,43 +81,19 @@ func (f *Folder) Files() []string { return slices.Clone(f.files) }
 // there is skipped in the direction of travel: back when pos is before the
 // last image shown.
 func (f *Folder) Goto(pos int) {
-	f.mu.Lock()
-	f.dir = 1
-	if pos < f.shown {
-		f.dir = -1
-	}
-	f.next = f.wrap(pos)
-	f.held = false
-	f.mu.Unlock()
-	select {
-	case f.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (f *Folder) wrap(i int) int {
-	n := len(f.files)
-	return ((i % n) + n) % n
+	f.jump(pos, func() {
+		f.dir = 1
+		if pos < f.shown {
+			f.dir = -1
+		}
+	})
 }
 
 // Next returns the next image: in manual mode the current one once, then
 // it waits for a Goto.
 func (f *Folder) Next(ctx context.Context) (Frame, error) {
-	for {
-		f.mu.Lock()
-		closed, held := f.closed, f.held
-		f.mu.Unlock()
-		if closed {
-			return Frame{}, fmt.Errorf("folder %s: %w", f.info.Name, ErrClosed)
-		}
-		if !held {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return Frame{}, ctx.Err()
-		case <-f.wake:
-		}
+	if err := f.ready(ctx, "folder "+f.info.Name); err != nil {
+		return Frame{}, err
 	}
 	if err := f.pace.wait(ctx); err != nil {
 		return Frame{}, err
@@ -165,9 +137,7 @@ func (f *Folder) pick() (int, bool) {
 
 // Close ends the source.
 func (f *Folder) Close() error {
-	f.mu.Lock()
-	f.closed = true
-	f.mu.Unlock()
+	f.close()
 	return nil
 }
 

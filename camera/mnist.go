@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/deepscope/deepscope/model/fashion"
 )
@@ -26,15 +25,11 @@ const fashionSplit = "t10k"
 // test set), grey turned into RGB, like a folder: in manual mode it holds
 // each image until Goto; otherwise it advances on every frame, looping.
 type MNIST struct {
-	info   Info
-	data   *fashion.Dataset
-	opt    Options
-	pace   *pacer
-	wake   chan struct{} // a Goto happened
-	mu     sync.Mutex    // guards the fields below
-	next   int           // index of the image Next returns
-	held   bool          // manual mode: the current image was delivered
-	closed bool
+	info Info
+	data *fashion.Dataset
+	opt  Options
+	pace *pacer
+	stepper
 }
 
 // FashionMNISTAvailable reports whether dir holds the Fashion-MNIST test
@@ -65,9 +60,9 @@ func OpenFashionMNIST(dir string, opt Options) (*MNIST, error) {
 	s := &MNIST{
 		info: Info{Name: "Fashion-MNIST test set", Kind: KindFolder, Size: image.Pt(data.Cols, data.Rows),
 			Frames: data.Len(), Paced: opt.Realtime && !opt.Manual},
-		data: data,
-		opt:  opt,
-		wake: make(chan struct{}, 1),
+		data:    data,
+		opt:     opt,
+		stepper: newStepper(data.Len()),
 	}
 	if s.info.Paced {
 		s.info.FPS = opt.fps(1)
@@ -100,40 +95,13 @@ func (s *MNIST) Label(i int) string {
 }
 
 // Goto makes image pos (wrapped around) the next one.
-func (s *MNIST) Goto(pos int) {
-	s.mu.Lock()
-	s.next = s.wrap(pos)
-	s.held = false
-	s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (s *MNIST) wrap(i int) int {
-	n := s.data.Len()
-	return ((i % n) + n) % n
-}
+func (s *MNIST) Goto(pos int) { s.jump(pos, nil) }
 
 // Next returns the next image: in manual mode the current one once, then
 // it waits for a Goto. Frame.Name carries the image's class.
 func (s *MNIST) Next(ctx context.Context) (Frame, error) {
-	for {
-		s.mu.Lock()
-		closed, held := s.closed, s.held
-		s.mu.Unlock()
-		if closed {
-			return Frame{}, fmt.Errorf("%s: %w", s.info.Name, ErrClosed)
-		}
-		if !held {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return Frame{}, ctx.Err()
-		case <-s.wake:
-		}
+	if err := s.ready(ctx, s.info.Name); err != nil {
+		return Frame{}, err
 	}
 	if err := s.pace.wait(ctx); err != nil {
 		return Frame{}, err
@@ -168,8 +136,6 @@ func grayToRGBA(g *image.Gray) *image.RGBA {
 
 // Close ends the source.
 func (s *MNIST) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
+	s.close()
 	return nil
 }
