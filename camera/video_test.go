@@ -67,9 +67,10 @@ func TestVideoRealtime(t *testing.T) {
 	}
 }
 
-// A video cut short mid-stream (its header promises more frames than it
-// has) gives one error per pass and keeps playing.
-func TestVideoBrokenMidStream(t *testing.T) {
+// openCutVideo writes a 10-frame video, cuts the file in half (its header
+// still promises 10 frames) and opens it.
+func openCutVideo(t *testing.T) *Video {
+	t.Helper()
 	dir := t.TempDir()
 	full := filepath.Join(dir, "full.avi")
 	writeVideo(t, full, 30, 64, 48, 10)
@@ -78,11 +79,20 @@ func TestVideoBrokenMidStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	cut := filepath.Join(dir, "cut.avi")
-	os.WriteFile(cut, data[:len(data)/2], 0o644)
+	if err := os.WriteFile(cut, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	v, err := OpenVideo(cut, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return v
+}
+
+// A video cut short mid-stream (its header promises more frames than it
+// has) gives one error per pass and keeps playing.
+func TestVideoBrokenMidStream(t *testing.T) {
+	v := openCutVideo(t)
 	defer v.Close()
 	ctx := context.Background()
 	var errs []error
@@ -156,19 +166,7 @@ func TestSharedVideo(t *testing.T) {
 
 // The pipeline plays a damaged video on, reporting the damage.
 func TestPipelineBrokenVideo(t *testing.T) {
-	dir := t.TempDir()
-	full := filepath.Join(dir, "full.avi")
-	writeVideo(t, full, 30, 64, 48, 10)
-	data, err := os.ReadFile(full)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut := filepath.Join(dir, "cut.avi")
-	os.WriteFile(cut, data[:len(data)/2], 0o644)
-	v, err := OpenVideo(cut, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := openCutVideo(t)
 	var lg logger
 	p, _, _, stop := start(t, Config{Source: v, Log: lg.log})
 	waitFor(t, "40 frames", frames(p, 40))
