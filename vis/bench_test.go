@@ -30,19 +30,10 @@ func tinyDarknetRequest(b *testing.B) *Request {
 		path = filepath.Join(sharedDir(), "models", "tiny_darknet.onnx")
 	}
 	photo := filepath.Join(sharedDir(), "photos", "dog.jpg")
-	for _, p := range []string{path, photo} {
-		if _, err := os.Stat(p); err != nil {
-			b.Skipf("%s is absent (set DEEPSCOPE_SHARED to the shared folder)", p)
-		}
+	if _, err := os.Stat(photo); err != nil {
+		b.Skipf("%s is absent (set DEEPSCOPE_SHARED to the shared folder)", photo)
 	}
-	m, err := model.Load(path, model.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	sc, err := model.LoadSidecar(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	m, sc := loadBenchModel(b, path)
 	if err := sc.FitInput(m.Input().Shape); err != nil {
 		b.Fatal(err)
 	}
@@ -55,6 +46,23 @@ func tinyDarknetRequest(b *testing.B) *Request {
 		b.Fatal(err)
 	}
 	return &Request{Model: m, Input: sc.Preprocess(img), Target: tg}
+}
+
+// loadBenchModel loads the model at path and its sidecar, skipping the
+// benchmark when the file is absent.
+func loadBenchModel(b *testing.B, path string) (*model.Model, *model.Sidecar) {
+	if _, err := os.Stat(path); err != nil {
+		b.Skipf("%s is absent (set DEEPSCOPE_SHARED to the shared folder)", path)
+	}
+	m, err := model.Load(path, model.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc, err := model.LoadSidecar(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m, sc
 }
 
 // cost is the wall-clock and the process CPU time (user + system, all

@@ -3,7 +3,6 @@ package vis
 import (
 	"context"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -21,18 +20,7 @@ import (
 //
 //	go test ./vis -run '^$' -bench OptimizeOverhead -benchtime 5x
 func BenchmarkOptimizeOverhead(b *testing.B) {
-	path := filepath.Join(sharedDir(), "models", "tiny_darknet.onnx")
-	if _, err := os.Stat(path); err != nil {
-		b.Skipf("%s is absent (set DEEPSCOPE_SHARED to the shared folder)", path)
-	}
-	m, err := model.Load(path, model.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	sc, err := model.LoadSidecar(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	m, sc := loadBenchModel(b, filepath.Join(sharedDir(), "models", "tiny_darknet.onnx"))
 	in := m.Input()
 	space := NewPixelSpace(sc, in.Shape[1])
 	const steps = 8
