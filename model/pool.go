@@ -425,19 +425,22 @@ func maxPool2x2Backward(planes, inSize, outSize, inW, outH, outW int, x, y, gy, 
 			xp, gp := x[p*inSize:(p+1)*inSize], gx[p*inSize:(p+1)*inSize]
 			for oy := range outH {
 				r0, r1 := xp[2*oy*inW:][:2*outW], xp[(2*oy+1)*inW:][:2*outW]
-				g0, g1 := gp[2*oy*inW:][:2*outW], gp[(2*oy+1)*inW:][:2*outW]
+				g2 := gp[2*oy*inW:][:inW+2*outW] // both rows
 				ys, gys := y[p*outSize+oy*outW:][:outW], gy[p*outSize+oy*outW:][:outW]
 				for ox, m := range ys {
-					switch g := gys[ox]; m {
-					case r0[2*ox]:
-						g0[2*ox] += g
-					case r0[2*ox+1]:
-						g0[2*ox+1] += g
-					case r1[2*ox]:
-						g1[2*ox] += g
-					default:
-						g1[2*ox+1] += g
+					// The tap, chosen with conditional moves: which tap holds
+					// the maximum is unpredictable (noisy inputs, SmoothGrad).
+					at := inW + 2*ox + 1
+					if r1[2*ox] == m {
+						at = inW + 2*ox
 					}
+					if r0[2*ox+1] == m {
+						at = 2*ox + 1
+					}
+					if r0[2*ox] == m {
+						at = 2 * ox
+					}
+					g2[at] += gys[ox]
 				}
 			}
 		}
