@@ -40,11 +40,7 @@ func occlude(x *Tensor, box Box, fill float32) *Tensor {
 // each within tol relative to the layer's largest magnitude.
 func checkPatched(t *testing.T, m *Model, x *Tensor, boxes []Box, tol float64) {
 	t.Helper()
-	base, err := m.Run(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer base.Release()
+	base := cleanRun(t, m, x)
 	pt, err := m.NewPatcher(base)
 	if err != nil {
 		t.Fatal(err)
@@ -133,15 +129,7 @@ func patchModel(t *testing.T) *Model {
 	flat := b.Node("Flatten", "flat", nil, both)
 	out := b.Node("Gemm", "logits", Attrs{"transB": int64(1)}, flat, w("wg", 4, 11), w("bg", 4))
 	b.Output(out, Float32, 1, 4)
-	var buf bytes.Buffer
-	if err := WriteONNX(&buf, b.Graph()); err != nil {
-		t.Fatal(err)
-	}
-	m, err := Decode(buf.Bytes(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return buildModel(t, b)
 }
 
 func TestRunPatchedOps(t *testing.T) {
@@ -177,11 +165,7 @@ func TestRunPatchedTinyDarknet(t *testing.T) {
 func TestRunPatchedWant(t *testing.T) {
 	m := patchModel(t)
 	x := randTensor(rand.New(rand.NewSource(5)), m.Input().Shape...)
-	base, err := m.Run(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer base.Release()
+	base := cleanRun(t, m, x)
 	box := Box{10, 12, 18, 20}
 	xp := occlude(x, box, 0)
 	want, err := m.Run(xp)
@@ -215,11 +199,7 @@ func TestRunPatchedWant(t *testing.T) {
 func TestRunPatchedErrors(t *testing.T) {
 	m := patchModel(t)
 	x := randTensor(rand.New(rand.NewSource(6)), m.Input().Shape...)
-	base, err := m.Run(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer base.Release()
+	base := cleanRun(t, m, x)
 	xp := occlude(x, Box{10, 10, 20, 20}, 0)
 	if _, err := m.RunPatched(base, xp, Box{10, 10, 20, 19}); err == nil {
 		t.Error("a change outside the box went unnoticed")
@@ -286,11 +266,7 @@ func TestRunPatchedErrors(t *testing.T) {
 func TestPatcherReuse(t *testing.T) {
 	m := patchModel(t)
 	x := randTensor(rand.New(rand.NewSource(8)), m.Input().Shape...)
-	base, err := m.Run(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer base.Release()
+	base := cleanRun(t, m, x)
 	pt, err := m.NewPatcher(base)
 	if err != nil {
 		t.Fatal(err)
@@ -322,4 +298,15 @@ func TestPatcherReuse(t *testing.T) {
 		}
 		want.Release()
 	}
+}
+
+// cleanRun runs x through m, released when the test ends.
+func cleanRun(t *testing.T, m *Model, x *Tensor) *Activations {
+	t.Helper()
+	a, err := m.Run(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Release)
+	return a
 }

@@ -263,15 +263,7 @@ func dilatedModel(t *testing.T) *Model {
 	c4 := b.Node("Conv", "c4", Attrs{"dilations": []int{1, 2}, "pads": []int{0, 0, 0, 0}}, cat, w("w4", 2, 4, 2, 2))
 	out := b.Node("Mul", "out", nil, c4, sig)
 	b.Output(out, Float32, -1, -1, -1, -1)
-	var buf bytes.Buffer
-	if err := WriteONNX(&buf, b.Graph()); err != nil {
-		t.Fatal(err)
-	}
-	m, err := Decode(buf.Bytes(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return buildModel(t, b)
 }
 
 func TestReceptiveFieldDilated(t *testing.T) {
@@ -366,4 +358,18 @@ func TestReceptiveFieldErrors(t *testing.T) {
 	if err != nil || rf.Box != (Box{3, 4, 4, 5}) || rf.Nominal != rf.Box {
 		t.Errorf("input pixel (3,4): %+v, %v", rf, err)
 	}
+}
+
+// buildModel writes the builder's graph with our ONNX writer and loads it.
+func buildModel(t *testing.T, b *GraphBuilder) *Model {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteONNX(&buf, b.Graph()); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Decode(buf.Bytes(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
