@@ -116,28 +116,31 @@ func runEvaluate(c *cli, args []string) error {
 			return fmt.Errorf("evaluate: %w", err)
 		}
 		fmt.Fprintf(c.stdout, "== %s: %s, probability %.4f\n", name, what, probs[target.Unit])
-		if *curves {
+		// within returns the methods whose map takes at most limit forward
+		// passes (all named ones unless --method all), telling of the rest.
+		within := func(limit int, left func(name string, passes int)) []vis.Method {
 			var use []vis.Method
 			for _, meth := range methods {
-				if p := set.passes(req, meth.Name()); *method == "all" && p > *maxPasses {
-					fmt.Fprintf(c.stdout, "skipped %s: its map takes %d forward passes (> --max-passes %d); name it with --method to run it\n", meth.Name(), p, *maxPasses)
+				if p := set.passes(req, meth.Name()); *method == "all" && p > limit {
+					left(meth.Name(), p)
 					continue
 				}
 				use = append(use, meth)
 			}
+			return use
+		}
+		if *curves {
+			use := within(*maxPasses, func(name string, p int) {
+				fmt.Fprintf(c.stdout, "skipped %s: its map takes %d forward passes (> --max-passes %d); name it with --method to run it\n", name, p, *maxPasses)
+			})
 			if err := evalCurves(ctx, c.stdout, req, use, *steps, set.seed, what, sum); err != nil {
 				return interrupted("evaluate", err)
 			}
 		}
 		if *sanity {
-			var use []vis.Method
-			for _, meth := range methods {
-				if p := set.passes(req, meth.Name()); *method == "all" && p > *sanityPasses {
-					fmt.Fprintf(c.stdout, "left out of the sanity check: %s (%d forward passes per map > --sanity-max-passes %d)\n", meth.Name(), p, *sanityPasses)
-					continue
-				}
-				use = append(use, meth)
-			}
+			use := within(*sanityPasses, func(name string, p int) {
+				fmt.Fprintf(c.stdout, "left out of the sanity check: %s (%d forward passes per map > --sanity-max-passes %d)\n", name, p, *sanityPasses)
+			})
 			if err := evalSanity(ctx, c.stdout, req, use, layers, set.seed, sum); err != nil {
 				return interrupted("evaluate", err)
 			}
