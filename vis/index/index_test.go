@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -156,6 +157,49 @@ func readUnits(t *testing.T, dir string) map[string][]EntryInfo {
 		}
 	}
 	return out
+}
+
+// TestChannelMax checks the unrolled maximum against a plain scan: first
+// position of the largest value, NaN ignored, ties and odd lengths.
+func TestChannelMax(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	nan, inf := float32(math.NaN()), float32(math.Inf(-1))
+	for trial := range 200 {
+		h, w := 1+r.IntN(9), 1+r.IntN(11)
+		v := model.NewTensor(1, 2, h, w)
+		for i := range v.Data {
+			switch r.IntN(10) {
+			case 0:
+				v.Data[i] = nan
+			case 1:
+				v.Data[i] = 3 // ties
+			default:
+				v.Data[i] = float32(r.NormFloat64())
+			}
+		}
+		if trial%50 == 0 {
+			plane := v.Data[:h*w]
+			for i := range plane {
+				plane[i] = nan // channel 0 all NaN
+			}
+			if _, _, _, ok := channelMax(v, 0); ok {
+				t.Fatalf("all-NaN channel reported a maximum")
+			}
+			continue
+		}
+		for c := range 2 {
+			best, at := inf, -1
+			for i, f := range v.Data[c*h*w : (c+1)*h*w] {
+				if f > best {
+					best, at = f, i
+				}
+			}
+			val, y, x, ok := channelMax(v, c)
+			if ok != (at >= 0) || ok && (val != best || y != at/w || x != at%w) {
+				t.Fatalf("trial %d channel %d (%dx%d): got %v at %d,%d ok=%v, want %v at %d,%d", trial, c, h, w, val, y, x, ok, best, at/w, at%w)
+			}
+		}
+	}
 }
 
 func TestBuildExactAndMerge(t *testing.T) {

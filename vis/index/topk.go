@@ -103,21 +103,47 @@ func MergeEntries(k int, lists ...[]Entry) []Entry {
 
 // channelMax returns, for one channel of a [1, C, H, W] (or [1, C]) layer
 // value, its largest value and the first position holding it in row-major
-// order; ok false when the channel is all NaN.
+// order; ok false when the channel holds nothing above -Inf (all NaN).
 func channelMax(v *model.Tensor, c int) (val float32, y, x int, ok bool) {
 	hw, w := 1, 1
 	if v.Rank() == 4 {
 		hw, w = v.Shape[2]*v.Shape[3], v.Shape[3]
 	}
 	plane := v.Data[c*hw : (c+1)*hw]
-	best, at := float32(math.Inf(-1)), -1
-	for i, f := range plane {
-		if f > best {
-			best, at = f, i
+	best := planeMax(plane)
+	if math.IsInf(float64(best), -1) {
+		return 0, 0, 0, false // all NaN or -Inf
+	}
+	at := slices.Index(plane, best)
+	return best, at / w, at % w, true
+}
+
+// planeMax returns the largest value of p, ignoring NaN (-Inf when there is
+// none). Four running maxima let the comparisons of neighbouring values
+// overlap; the compare-and-keep form compiles to conditional moves.
+func planeMax(p []float32) float32 {
+	inf := float32(math.Inf(-1))
+	m0, m1, m2, m3 := inf, inf, inf, inf
+	i := 0
+	for ; i+4 <= len(p); i += 4 {
+		q := p[i : i+4 : i+4]
+		if q[0] > m0 {
+			m0 = q[0]
+		}
+		if q[1] > m1 {
+			m1 = q[1]
+		}
+		if q[2] > m2 {
+			m2 = q[2]
+		}
+		if q[3] > m3 {
+			m3 = q[3]
 		}
 	}
-	if at < 0 {
-		return 0, 0, 0, false
+	for ; i < len(p); i++ {
+		if p[i] > m0 {
+			m0 = p[i]
+		}
 	}
-	return best, at / w, at % w, true
+	return max(m0, m1, m2, m3)
 }
