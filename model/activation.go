@@ -41,12 +41,50 @@ func mapUnary(s *Scratch, x *Tensor, fn func(dst, src []float32)) []*Tensor {
 	return []*Tensor{y}
 }
 
-// positive is 1 for x > 0 and 0 for x <= 0 (the ReLU derivative, 0 at 0
-// like PyTorch), computed without a branch: the signs of activations are
-// unpredictable and a mispredicted branch per value cost the backward pass
-// as much as a whole forward pass. (Positive subnormals below 3e-38 give a
-// fraction.)
-func positive(x float32) float32 { return max(min(x*math.MaxFloat32, 1), 0) }
+// above0 is 1 for x > 0 and 0 for x <= 0 (the ReLU derivative, 0 at 0 like
+// PyTorch), computed from the bits without a branch or a float compare: the
+// signs of activations are unpredictable, a mispredicted branch per value
+// cost the backward pass as much as a whole forward pass, and Go's min/max
+// builtins on floats take a dozen instructions to order NaNs and zeros. The
+// value indexes two-entry slope tables.
+func above0(x float32) uint64 { return uint64(-int64(int32(math.Float32bits(x)))) >> 63 }
+
+// clearNegative is max(x, 0) for gradients: the sign bit, when set, clears
+// the whole value (-0, negative values and NaNs with the sign bit become +0).
+func clearNegative(x float32) float32 {
+	b := math.Float32bits(x)
+	return math.Float32frombits(b &^ uint32(int32(b)>>31))
+}
+
+// reluLikeGrad is the backward pass of Relu (neg 0) and LeakyRelu (neg
+// alpha): dY/dX = 1 for x > 0, neg otherwise, in one pass over the upstream
+// gradient that also applies the Mode (Guided and Deconvnet pass only its
+// positive part; Deconvnet ignores x).
+func reluLikeGrad(s *Scratch, gout []*Tensor, x *Tensor, neg float32, mode Mode) []*Tensor {
+	g := upstream(s, gout, x)
+	gx := s.TensorNoZero(x.Shape...)
+	slope := [2]float32{neg, 1}
+	forElements(len(x.Data), func(lo, hi int) {
+		d, xs := gx.Data[lo:hi], x.Data[lo:hi]
+		gs := g.Data[lo:hi]
+		gs, xs = gs[:len(d)], xs[:len(d)]
+		switch mode {
+		case Vanilla:
+			for i, v := range gs {
+				d[i] = v * slope[above0(xs[i])]
+			}
+		case Guided:
+			for i, v := range gs {
+				d[i] = clearNegative(v) * slope[above0(xs[i])]
+			}
+		default: // Deconvnet
+			for i, v := range gs {
+				d[i] = clearNegative(v)
+			}
+		}
+	})
+	return []*Tensor{gx}
+}
 
 // mapGrad returns the input gradient of an elementwise op: fn(d, g, t)
 // fills d from the upstream gradient g and t (the op's input or output,
@@ -103,17 +141,7 @@ func (k reluKernel) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) {
 }
 
 func (k reluKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bool, mode Mode) ([]*Tensor, error) {
-	x := in[0]
-	gx, deriv := modeGradient(s, upstream(s, gout, x), mode)
-	if deriv {
-		forElements(len(x.Data), func(lo, hi int) {
-			d := gx.Data[lo:hi]
-			for i, v := range x.Data[lo:hi] {
-				d[i] *= positive(v)
-			}
-		})
-	}
-	return []*Tensor{gx}, nil
+	return reluLikeGrad(s, gout, in[0], 0, mode), nil
 }
 
 // leakyReluKernel computes Y = X for X > 0, alpha*X otherwise (alpha default
@@ -132,29 +160,17 @@ func (k leakyReluKernel) forward(s *Scratch, in []*Tensor) ([]*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	alpha := k.alpha
+	slope := [2]float32{k.alpha, 1}
 	return mapUnary(s, x, func(dst, src []float32) {
 		dst = dst[:len(src)]
 		for i, v := range src {
-			// Branch-free: activation signs are unpredictable.
-			dst[i] = max(v, 0) + alpha*min(v, 0)
+			dst[i] = v * slope[above0(v)]
 		}
 	}), nil
 }
 
 func (k leakyReluKernel) backward(s *Scratch, in, out, gout []*Tensor, need []bool, mode Mode) ([]*Tensor, error) {
-	x := in[0]
-	gx, deriv := modeGradient(s, upstream(s, gout, x), mode)
-	if deriv {
-		alpha := k.alpha
-		forElements(len(x.Data), func(lo, hi int) {
-			d := gx.Data[lo:hi]
-			for i, v := range x.Data[lo:hi] {
-				d[i] *= alpha + (1-alpha)*positive(v)
-			}
-		})
-	}
-	return []*Tensor{gx}, nil
+	return reluLikeGrad(s, gout, in[0], k.alpha, mode), nil
 }
 
 // preluKernel computes Y = X for X >= 0, slope*X otherwise, with slope
