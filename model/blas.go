@@ -37,6 +37,14 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	sgemmBackend(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// Sgemm computes the row-major single-precision product C = alpha·op(A)·op(B)
+// + beta·C with the engine's BLAS (see sgemm for the arguments), spread over
+// the processors when the product is large. It lets other packages run
+// their dense linear algebra on the same backend as the network.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
 // BLASBackend names the SGEMM implementation compiled in: "openblas" (cgo
 // build, the default) or "gonum" (pure Go: CGO_ENABLED=0 or -tags noopenblas).
 func BLASBackend() string { return blasBackend }

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/dsp/fourier"
+
+	"github.com/deepscope/deepscope/model"
 )
 
 // Image parameterizations: what the optimizer's variables are and how they
@@ -112,10 +114,19 @@ type fourierParam struct {
 	scale       []float64 // fh*wh, including sqrt(fh*fw) and the final /4
 	decorrelate bool
 	mix, unmix  [3][3]float64
-	// sig holds the sigmoid outputs of the last render.
-	sig []float32
-	z   []float64 // c*h*w
-	// work holds each channel's buffers, so that channels run in parallel.
+	// sig holds the sigmoid outputs of the last render, z its inputs
+	// before the colour mixing (n*c*h*w; backprop reuses z for dJ/dz).
+	sig, z []float32
+	// render and backprop are dense products on the BLAS (the inverse
+	// real DFT of a spectrum S cropped to h x w is Re(E S D), see
+	// dftMatrices); for the P = n*c planes at once:
+	scale32 []float32 // scale as float32
+	ec, es  []float32 // h x (fh/2+1) cos and h x (fh/2-1) sin of 2π·ky·y/fh, ky from 0 and 1
+	d       []float32 // 2wh x w: c_kx·cos and c_kx·sin of 2π·kx·x/fw, interleaved rows
+	ab      []float32 // fh x P·2wh: sums and differences of the scaled rows ky and fh-ky
+	r       []float32 // 2h x P·2wh: rows y Re(E)·S, rows h+y Im(E)·S
+	u       []float32 // P·h x 2wh: [Re T, -Im T] interleaved, T = E S
+	// work holds each channel's FFT buffers, for setPixels.
 	work []fourierWork
 }
 
@@ -135,7 +146,7 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 		scale:       make([]float64, fh*wh),
 		decorrelate: decorrelate && c == 3,
 		sig:         make([]float32, n*c*h*w),
-		z:           make([]float64, c*h*w),
+		z:           make([]float32, n*c*h*w),
 		work:        make([]fourierWork, c),
 	}
 	for ch := range p.work {
@@ -157,7 +168,75 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 			p.scale[ky*wh+kx] = math.Sqrt(float64(fh*fw)) / math.Pow(f, decay) / 4
 		}
 	}
+	p.scale32 = make([]float32, len(p.scale))
+	for j, v := range p.scale {
+		p.scale32[j] = float32(v)
+	}
+	p.dftMatrices()
 	return p
+}
+
+// dftMatrices fills the matrices and buffers of render and backprop. The
+// inverse real DFT that render takes of each (scaled) half-spectrum S,
+// fh x wh, cropped to its top-left h x w, is
+//
+//	z[y][x] = 1/(fh·fw) Σ_ky Σ_kx c_kx Re(S[ky][kx] e^{2πi(ky·y/fh + kx·x/fw)})
+//	        = 1/(fh·fw) Re(E S D),  E[y][ky] = e^{2πi·ky·y/fh},  D[kx][x] = c_kx e^{2πi·kx·x/fw}
+//
+// with c_kx = 2 but 1 for the DC and Nyquist columns (whose imaginary part
+// then multiplies sin 0 = sin πx = 0): what a Hermitian-extended inverse
+// FFT computes. Rows ky and fh-ky of E share their cosines and negate their
+// sines, so Re(E)·S = cos·(S[ky] + S[fh-ky]) and Im(E)·S = sin·(S[ky] -
+// S[fh-ky]) over half the rows. As products of real matrices on the BLAS
+// this runs faster here than the FFTs it replaced (BenchmarkFourier224),
+// at float32 precision (TestFourierRoundTrip).
+func (p *fourierParam) dftMatrices() {
+	h, w, fh, fw, wh := p.h, p.w, p.fh, p.fw, p.wh
+	m := dftCache(h, w, fh, fw)
+	p.ec, p.es, p.d = m.ec, m.es, m.d
+	planes := p.n * p.c
+	ld := planes * 2 * wh
+	p.ab = make([]float32, fh*ld)
+	p.r = make([]float32, 2*h*ld)
+	p.u = make([]float32, planes*h*2*wh)
+}
+
+// dftMats are the constant matrices of dftMatrices for one image and grid
+// size, shared read-only by every parameterization of that size.
+type dftMats struct{ ec, es, d []float32 }
+
+var dftMemo sync.Map // [4]int{h, w, fh, fw} -> *dftMats
+
+// dftCache returns the matrices for an h x w image on an fh x fw grid,
+// computing them on first use (about 10^5 sines and cosines).
+func dftCache(h, w, fh, fw int) *dftMats {
+	key := [4]int{h, w, fh, fw}
+	if m, ok := dftMemo.Load(key); ok {
+		return m.(*dftMats)
+	}
+	half, wh := fh/2, fw/2+1
+	m := &dftMats{ec: make([]float32, h*(half+1)), es: make([]float32, h*(half-1)), d: make([]float32, 2*wh*w)}
+	for y := range h {
+		for ky := 0; ky <= half; ky++ {
+			sin, cos := math.Sincos(2 * math.Pi * float64(ky*y%fh) / float64(fh))
+			m.ec[y*(half+1)+ky] = float32(cos)
+			if ky > 0 && ky < half {
+				m.es[y*(half-1)+ky-1] = float32(sin)
+			}
+		}
+	}
+	for kx := range wh {
+		c := 2.0
+		if kx == 0 || kx == fw/2 {
+			c = 1
+		}
+		for x := range w {
+			sin, cos := math.Sincos(2 * math.Pi * float64(kx*x%fw) / float64(fw))
+			m.d[2*kx*w+x], m.d[(2*kx+1)*w+x] = float32(c*cos), float32(c*sin)
+		}
+	}
+	v, _ := dftMemo.LoadOrStore(key, m)
+	return v.(*dftMats)
 }
 
 // pow2AtLeast returns the smallest power of two >= max(n, 2).
@@ -214,56 +293,6 @@ func (p *fourierParam) columns(inverse bool) {
 	})
 }
 
-// inverseRows turns the half-spectrum rows 0..h-1 of every channel's
-// spectrum into real rows (the first w values of each, times norm, go to
-// the channel's h x w plane of out), two rows per complex transform: with A
-// and B Hermitian-extended (the imaginary parts of their DC and Nyquist
-// terms dropped), IDFT(A + iB) = a + ib.
-func (p *fourierParam) inverseRows(out []float64, norm float64) {
-	h, w, fw, wh := p.h, p.w, p.fw, p.wh
-	pairs := (h + 1) / 2
-	parallelTasks(p.c*pairs, func(lo, hi int) {
-		buf := make([]complex128, fw)
-		for u := lo; u < hi; u++ {
-			ch, y := u/pairs, 2*(u%pairs)
-			spec, o := p.work[ch].spec, out[ch*h*w:(ch+1)*h*w]
-			a := spec[y*wh : (y+1)*wh]
-			var b []complex128 // the second row, absent past the end
-			if y+1 < h {
-				b = spec[(y+1)*wh : (y+2)*wh]
-			}
-			for k := range fw {
-				var ak, bk complex128
-				switch {
-				case k == 0 || k == fw/2:
-					ak = complex(real(a[k]), 0)
-					if len(b) > 0 {
-						bk = complex(real(b[k]), 0)
-					}
-				case k < fw/2:
-					ak = a[k]
-					if len(b) > 0 {
-						bk = b[k]
-					}
-				default:
-					ak = cmplx.Conj(a[fw-k])
-					if len(b) > 0 {
-						bk = cmplx.Conj(b[fw-k])
-					}
-				}
-				buf[k] = ak + complex(-imag(bk), real(bk)) // ak + i bk
-			}
-			fft(buf, true)
-			for x := range w {
-				o[y*w+x] = real(buf[x]) * norm
-				if y+1 < h {
-					o[(y+1)*w+x] = imag(buf[x]) * norm
-				}
-			}
-		}
-	})
-}
-
 // forwardRows sets rows 0..fh-1 of every channel's spectrum to the
 // half-spectra of the real rows of its canvas (rows x fw values used, rows
 // beyond them zero).
@@ -314,25 +343,72 @@ func (p *fourierParam) forwardRowsOf(src [][]float64, stride, width, rows int, n
 	})
 }
 
-// render computes z by an inverse 2-D real FFT of each scaled spectrum
-// (cropped to h x w), then mixes the colours and applies the sigmoid.
+// render computes z, the inverse 2-D real DFT of each scaled spectrum
+// cropped to h x w (products on the BLAS, see dftMatrices), then mixes the
+// colours and applies the sigmoid.
 func (p *fourierParam) render(px []float32) {
-	h, w := p.h, p.w
-	norm := 1 / float64(p.fh*p.fw)
+	h, w, fh, wh := p.h, p.w, p.fh, p.wh
+	half, planes, row := fh/2, p.n*p.c, 2*wh
+	ld := planes * row
+	// ab: rows 0..half the sums of the scaled rows ky and fh-ky (rows 0
+	// and half alone), rows half+1.. their differences (ky = 1..half-1),
+	// the planes side by side.
+	parallelTasks(half+1, func(lo, hi int) {
+		for ky := lo; ky < hi; ky++ {
+			mirror := (fh - ky) % fh
+			sa, sb := p.scale32[ky*wh:(ky+1)*wh], p.scale32[mirror*wh:(mirror+1)*wh]
+			sum := p.ab[ky*ld : (ky+1)*ld]
+			for q := range planes {
+				va := p.v[(q*fh+ky)*row : (q*fh+ky+1)*row]
+				s := sum[q*row : (q+1)*row]
+				if mirror == ky {
+					for kx, f := range sa {
+						s[2*kx], s[2*kx+1] = va[2*kx]*f, va[2*kx+1]*f
+					}
+					continue
+				}
+				vb := p.v[(q*fh+mirror)*row : (q*fh+mirror+1)*row]
+				d := p.ab[(half+ky)*ld+q*row : (half+ky)*ld+(q+1)*row]
+				for kx, f := range sa {
+					g := sb[kx]
+					a0, a1, b0, b1 := va[2*kx]*f, va[2*kx+1]*f, vb[2*kx]*g, vb[2*kx+1]*g
+					s[2*kx], s[2*kx+1] = a0+b0, a1+b1
+					d[2*kx], d[2*kx+1] = a0-b0, a1-b1
+				}
+			}
+		}
+	})
+	// r: rows y cos·sums = Re(E)·S, rows h+y sin·differences = Im(E)·S.
+	model.Sgemm(false, false, h, ld, half+1, 1, p.ec, half+1, p.ab, ld, 0, p.r, ld)
+	model.Sgemm(false, false, h, ld, half-1, 1, p.es, max(half-1, 1), p.ab[(half+1)*ld:], ld, 0, p.r[h*ld:], ld)
+	// u = [Re T, -Im T] with T = E S.
+	parallelTasks(h, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			c, s := p.r[y*ld:(y+1)*ld], p.r[(h+y)*ld:(h+y+1)*ld]
+			for q := range planes {
+				dst := p.u[(q*h+y)*row : (q*h+y+1)*row]
+				cq, sq := c[q*row:(q+1)*row], s[q*row:(q+1)*row]
+				for k := 0; k < row; k += 2 {
+					dst[k], dst[k+1] = cq[k]-sq[k+1], -(cq[k+1] + sq[k])
+				}
+			}
+		}
+	})
+	// z = Re(T D)/(fh·fw) = u·d/(fh·fw).
+	model.Sgemm(false, false, planes*h, w, row, float32(1/float64(fh*p.fw)), p.u, row, p.d, w, 0, p.z, w)
+	chw := p.c * h * w
 	for i := range p.n {
-		p.scaledColumns(i)
-		p.inverseRows(p.z, norm)
-		p.finish(p.z, px[i*p.c*h*w:(i+1)*p.c*h*w], p.sig[i*p.c*h*w:(i+1)*p.c*h*w])
+		p.finish(p.z[i*chw:(i+1)*chw], px[i*chw:(i+1)*chw], p.sig[i*chw:(i+1)*chw])
 	}
 }
 
 // finish mixes the colours of z (c planes) and applies the sigmoid.
-func (p *fourierParam) finish(z []float64, px, sig []float32) {
+func (p *fourierParam) finish(z, px, sig []float32) {
 	hw := p.h * p.w
 	if !p.decorrelate {
 		parallelRange(p.c*hw, func(lo, hi int) {
 			for j := lo; j < hi; j++ {
-				s := fastSigmoid(z[j])
+				s := fastSigmoid(float64(z[j]))
 				sig[j], px[j] = s, s
 			}
 		})
@@ -343,8 +419,8 @@ func (p *fourierParam) finish(z []float64, px, sig []float32) {
 		z0, z1, z2 := z[lo:hi], z[hw+lo:hw+hi], z[2*hw+lo:2*hw+hi]
 		s0, s1, s2 := sig[lo:hi], sig[hw+lo:hw+hi], sig[2*hw+lo:2*hw+hi]
 		p0, p1, p2 := px[lo:hi], px[hw+lo:hw+hi], px[2*hw+lo:2*hw+hi]
-		for j, a := range z0 {
-			b, c := z1[j], z2[j]
+		for j, a32 := range z0 {
+			a, b, c := float64(a32), float64(z1[j]), float64(z2[j])
 			y0 := fastSigmoid(m[0][0]*a + m[0][1]*b + m[0][2]*c)
 			y1 := fastSigmoid(m[1][0]*a + m[1][1]*b + m[1][2]*c)
 			y2 := fastSigmoid(m[2][0]*a + m[2][1]*b + m[2][2]*c)
@@ -355,97 +431,86 @@ func (p *fourierParam) finish(z []float64, px, sig []float32) {
 }
 
 // backprop applies the chain rule backwards through the sigmoid, the colour
-// mixing, the crop and the inverse FFT. With x = Σ_ky Σ_kx c_kx Re(X e^{iθ})
-// the unnormalised real inverse (c_kx = 1 for the DC and Nyquist columns, 2
-// for the others; the imaginary parts of those columns' terms are dropped),
-// dJ/dRe X = c_kx Re G and dJ/dIm X = c_kx Im G, where G is the forward DFT
-// of dJ/dx (zero outside the crop).
+// mixing, the crop and the inverse DFT z = Re(E S D)/(fh·fw) (see
+// dftMatrices): with G = dJ/dz, M = Eᵀ G Dᵀ gives dJ/dRe S = Re M/(fh·fw)
+// and dJ/dIm S = -Im M/(fh·fw), times scale for the variables.
 func (p *fourierParam) backprop(gpx, gv []float32) {
-	h, w := p.h, p.w
-	hw := h * w
-	norm := 1 / float64(p.fh*p.fw)
+	h, w, fh, wh := p.h, p.w, p.fh, p.wh
+	hw, chw := h*w, p.c*h*w
+	half, planes, row := fh/2, p.n*p.c, 2*wh
+	ld := planes * row
+	gz := p.z // dJ/dz, over render's z
 	for i := range p.n {
-		sig := p.sig[i*p.c*hw : (i+1)*p.c*hw]
-		g := gpx[i*p.c*hw : (i+1)*p.c*hw]
+		sig := p.sig[i*chw : (i+1)*chw]
+		g, z := gpx[i*chw:(i+1)*chw], gz[i*chw:(i+1)*chw]
 		if p.decorrelate {
 			m := p.mix
 			parallelRange(hw, func(lo, hi int) {
-				z0, z1, z2 := p.z[lo:hi], p.z[hw+lo:hw+hi], p.z[2*hw+lo:2*hw+hi]
+				z0, z1, z2 := z[lo:hi], z[hw+lo:hw+hi], z[2*hw+lo:2*hw+hi]
 				s0, s1, s2 := sig[lo:hi], sig[hw+lo:hw+hi], sig[2*hw+lo:2*hw+hi]
 				g0, g1, g2 := g[lo:hi], g[hw+lo:hw+hi], g[2*hw+lo:2*hw+hi]
 				for j := range z0 {
 					a := float64(g0[j]) * float64(s0[j]) * (1 - float64(s0[j]))
 					b := float64(g1[j]) * float64(s1[j]) * (1 - float64(s1[j]))
 					c := float64(g2[j]) * float64(s2[j]) * (1 - float64(s2[j]))
-					z0[j] = m[0][0]*a + m[1][0]*b + m[2][0]*c
-					z1[j] = m[0][1]*a + m[1][1]*b + m[2][1]*c
-					z2[j] = m[0][2]*a + m[1][2]*b + m[2][2]*c
+					z0[j] = float32(m[0][0]*a + m[1][0]*b + m[2][0]*c)
+					z1[j] = float32(m[0][1]*a + m[1][1]*b + m[2][1]*c)
+					z2[j] = float32(m[0][2]*a + m[1][2]*b + m[2][2]*c)
 				}
 			})
 		} else {
-			parallelRange(p.c*hw, func(lo, hi int) {
+			parallelRange(chw, func(lo, hi int) {
 				for j := lo; j < hi; j++ {
-					s := float64(sig[j])
-					p.z[j] = float64(g[j]) * s * (1 - s)
+					s := sig[j]
+					z[j] = g[j] * s * (1 - s)
 				}
 			})
 		}
-		planes := make([][]float64, p.c)
-		for ch := range p.c {
-			planes[ch] = p.z[ch*hw : (ch+1)*hw]
-		}
-		p.forwardRowsOf(planes, w, w, h, norm)
-		p.columnsToVars(i, gv)
 	}
-}
-
-// scaledColumns sets every channel's spectrum to the inverse transform
-// along ky of image i's scaled variables (the first step of render: one
-// pass over the variables, spread over the processors).
-func (p *fourierParam) scaledColumns(i int) {
-	fh, wh := p.fh, p.wh
-	parallelTasks(p.c*wh, func(lo, hi int) {
-		col := make([]complex128, fh)
-		for u := lo; u < hi; u++ {
-			ch, kx := u/wh, u%wh
-			spec, v := p.work[ch].spec, p.plane(i, ch)
-			for ky := range fh {
-				j := ky*wh + kx
-				col[ky] = complex(float64(v[2*j])*p.scale[j], float64(v[2*j+1])*p.scale[j])
-			}
-			fft(col, true)
-			for ky := range fh {
-				spec[ky*wh+kx] = col[ky]
+	// u = G·dᵀ = [Re W, Im W] with W = G Dᵀ.
+	model.Sgemm(false, true, planes*h, row, w, 1, gz, w, p.d, w, 0, p.u, row)
+	// r: rows y hold [Re W, Im W], rows h+y [-Im W, Re W], so that
+	// Re(E)ᵀ·(rows y) + Im(E)ᵀ·(rows h+y) = [Re M, Im M] with M = Eᵀ W.
+	parallelTasks(h, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			c, s := p.r[y*ld:(y+1)*ld], p.r[(h+y)*ld:(h+y+1)*ld]
+			for q := range planes {
+				src := p.u[(q*h+y)*row : (q*h+y+1)*row]
+				copy(c[q*row:(q+1)*row], src)
+				sq := s[q*row : (q+1)*row]
+				for k := 0; k < row; k += 2 {
+					sq[k], sq[k+1] = -src[k+1], src[k]
+				}
 			}
 		}
 	})
-}
-
-// columnsToVars transforms every channel's spectrum along ky (forward) and
-// writes dJ/d(variables of image i) into gv: c_kx · scale times the real
-// and imaginary parts (the last step of backprop).
-func (p *fourierParam) columnsToVars(i int, gv []float32) {
-	fh, wh, fw := p.fh, p.wh, p.fw
-	k := 2 * fh * wh
-	parallelTasks(p.c*wh, func(lo, hi int) {
-		col := make([]complex128, fh)
-		for u := lo; u < hi; u++ {
-			ch, kx := u/wh, u%wh
-			spec := p.work[ch].spec
-			out := gv[(i*p.c+ch)*k : (i*p.c+ch+1)*k]
-			for ky := range fh {
-				col[ky] = spec[ky*wh+kx]
-			}
-			fft(col, false)
-			c := 2.0
-			if kx == 0 || kx == fw/2 {
-				c = 1
-			}
-			for ky := range fh {
-				j := ky*wh + kx
-				s := c * p.scale[j]
-				out[2*j] = float32(real(col[ky]) * s)
-				out[2*j+1] = float32(imag(col[ky]) * s)
+	// ab: rows 0..half cosᵀ·(rows y of r), rows half+1.. sinᵀ·(rows h+y);
+	// row ky of M is their sum, row fh-ky their difference.
+	model.Sgemm(true, false, half+1, ld, h, 1, p.ec, half+1, p.r, ld, 0, p.ab, ld)
+	model.Sgemm(true, false, half-1, ld, h, 1, p.es, max(half-1, 1), p.r[h*ld:], ld, 0, p.ab[(half+1)*ld:], ld)
+	norm := float32(1 / float64(fh*p.fw))
+	parallelTasks(half+1, func(lo, hi int) {
+		for ky := lo; ky < hi; ky++ {
+			mirror := (fh - ky) % fh
+			sa, sb := p.scale32[ky*wh:(ky+1)*wh], p.scale32[mirror*wh:(mirror+1)*wh]
+			for q := range planes {
+				c := p.ab[ky*ld+q*row : ky*ld+(q+1)*row]
+				ga := gv[(q*fh+ky)*row : (q*fh+ky+1)*row]
+				if mirror == ky {
+					for kx, f := range sa {
+						f *= norm
+						ga[2*kx], ga[2*kx+1] = c[2*kx]*f, -c[2*kx+1]*f
+					}
+					continue
+				}
+				s := p.ab[(half+ky)*ld+q*row : (half+ky)*ld+(q+1)*row]
+				gb := gv[(q*fh+mirror)*row : (q*fh+mirror+1)*row]
+				for kx, f := range sa {
+					f *= norm
+					g := sb[kx] * norm
+					ga[2*kx], ga[2*kx+1] = (c[2*kx]+s[2*kx])*f, -(c[2*kx+1]+s[2*kx+1])*f
+					gb[2*kx], gb[2*kx+1] = (c[2*kx]-s[2*kx])*g, -(c[2*kx+1]-s[2*kx+1])*g
+				}
 			}
 		}
 	})
@@ -458,6 +523,7 @@ func (p *fourierParam) columnsToVars(i int, gv []float32) {
 func (p *fourierParam) setPixels(i int, px []float32) {
 	h, w, fh, fw := p.h, p.w, p.fh, p.fw
 	hw := h * w
+	z := make([]float64, p.c*hw)
 	for j := range hw {
 		var y [3]float64
 		for ch := range p.c {
@@ -466,14 +532,14 @@ func (p *fourierParam) setPixels(i int, px []float32) {
 		}
 		for d := range p.c {
 			if p.decorrelate {
-				p.z[d*hw+j] = p.unmix[d][0]*y[0] + p.unmix[d][1]*y[1] + p.unmix[d][2]*y[2]
+				z[d*hw+j] = p.unmix[d][0]*y[0] + p.unmix[d][1]*y[1] + p.unmix[d][2]*y[2]
 			} else {
-				p.z[d*hw+j] = y[d]
+				z[d*hw+j] = y[d]
 			}
 		}
 	}
 	for ch := range p.c {
-		z, canvas := p.z[ch*hw:(ch+1)*hw], p.work[ch].canvas
+		z, canvas := z[ch*hw:(ch+1)*hw], p.work[ch].canvas
 		for y := range fh {
 			for x := range fw {
 				canvas[y*fw+x] = z[mirror(y, h)*w+mirror(x, w)]
@@ -556,9 +622,12 @@ func parallelRange(n int, f func(lo, hi int)) {
 }
 
 // fastSigmoid returns 1/(1+e^-y) to float32 precision (within 2e-7 of it,
-// by TestFastSigmoid) without calling math.Exp: e^-y = 2^n e^r with
-// |r| <= ln2/2 and e^r by its Taylor polynomial of degree 8 (relative
-// error < 1e-9). Beyond |y| = 80 it returns 1 or about e^-80.
+// relative, by TestFastSigmoid) without calling math.Exp: e^-y = 2^n e^r
+// with |r| <= ln2/2, n found by truncating a shifted positive value (not
+// math.Floor, a function call below GOAMD64=v2), and e^r by its Taylor
+// polynomial of degree 7 (relative error < 6e-9) in Estrin's form, whose
+// short dependency chains let the processor overlap neighbouring calls.
+// Beyond |y| = 80 it returns 1 or about e^-80.
 func fastSigmoid(y float64) float32 {
 	t := -y
 	if t > 80 {
@@ -566,9 +635,10 @@ func fastSigmoid(y float64) float32 {
 	} else if t < -80 || t != t {
 		t = -80
 	}
-	n := math.Floor(t*math.Log2E + 0.5)
+	n := float64(int64(t*math.Log2E+128.5)) - 128 // round(t·log2 e), t·log2 e > -116
 	r := t - n*math.Ln2
-	e := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040+r*(1.0/40320))))))))
+	r2 := r * r
+	e := (1 + r) + r2*(1.0/2+r*(1.0/6)) + r2*r2*((1.0/24+r*(1.0/120))+r2*(1.0/720+r*(1.0/5040)))
 	e *= math.Float64frombits(uint64(int64(n)+1023) << 52)
 	return float32(1 / (1 + e))
 }

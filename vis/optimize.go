@@ -227,6 +227,7 @@ type run struct {
 	px, x, gpx []float32 // n*chw
 	gv         []float32
 	xt         []float32                // n*chw, the transformed images
+	spare      []float32                // chw, for warp.adjointPlanes
 	grey       []float32                // per channel, grey as a network input (the warps' fill)
 	settling   bool                     // the last Settle steps: no transforms
 	gradPool   map[string]*model.Tensor // the objective's gradient buffers, reused every step
@@ -312,6 +313,7 @@ func (o *Optimization) newRun() (*run, error) {
 	r.gpx = make([]float32, n*r.chw)
 	r.gv = make([]float32, len(r.p.vars()))
 	r.xt = make([]float32, n*r.chw)
+	r.spare = make([]float32, r.chw)
 	r.warps = make([]*warp, n)
 	r.gradPool = map[string]*model.Tensor{}
 	r.grey = make([]float32, r.c)
@@ -415,6 +417,11 @@ func (a *ascent) run(ctx context.Context) (int, error) {
 // images renders the current images as network inputs.
 func (r *run) images() []*model.Tensor {
 	r.p.render(r.px)
+	return r.rendered()
+}
+
+// rendered returns the images of the last render as network inputs.
+func (r *run) rendered() []*model.Tensor {
 	out := make([]*model.Tensor, r.n)
 	for i := range r.n {
 		t := model.NewTensor(1, r.c, r.h, r.w)
@@ -449,7 +456,7 @@ func (r *run) gradient(train bool) ([]float64, error) {
 		if train && tf.active() && !r.settling {
 			r.warps[i] = tf.draw(r.rng, r.h, r.w, r.warps[i])
 			xt := r.xt[i*r.chw : (i+1)*r.chw]
-			parallelRange(r.h*r.w, func(lo, hi int) { r.warps[i].applyPlanes(xt, xi, r.c, r.grey, lo, hi) })
+			parallelTasks(r.h, func(lo, hi int) { r.warps[i].applyPlanes(xt, xi, r.c, r.grey, lo, hi) })
 			xs[i] = model.FromData(xt, 1, r.c, r.h, r.w)
 			r.warped[i] = true
 		} else {
@@ -491,15 +498,14 @@ func (r *run) gradient(train bool) ([]float64, error) {
 		g := grads[r.input].Data
 		gpx := r.gpx[i*r.chw : (i+1)*r.chw]
 		wp, warped := r.warps[i], r.warped[i]
+		if warped {
+			wp.adjointPlanes(gpx, g, r.c, r.spare)
+		} else {
+			copy(gpx, g)
+		}
 		parallelFor(r.c, func(ch int) {
-			dst, src := gpx[ch*hw:(ch+1)*hw], g[ch*hw:(ch+1)*hw]
-			if warped {
-				clear(dst)
-				wp.adjoint(dst, src)
-			} else {
-				copy(dst, src)
-			}
 			k := float32(r.space.Gain[ch])
+			dst := gpx[ch*hw : (ch+1)*hw]
 			for j := range dst {
 				dst[j] *= k
 			}
@@ -547,7 +553,8 @@ func (r *run) finish() (*OptResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &OptResult{Images: r.images(), Values: values, NetTime: r.netTime}, nil
+	// gradient rendered the final variables: no need to render them again.
+	return &OptResult{Images: r.rendered(), Values: values, NetTime: r.netTime}, nil
 }
 
 // --- optimizers (gradient ascent)

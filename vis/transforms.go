@@ -3,6 +3,7 @@ package vis
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 )
 
 // Transforms are the random geometric changes applied to each image before
@@ -27,13 +28,19 @@ func (t Transforms) active() bool {
 	return t.Jitter > 0 || t.Rotate != 0 || (t.ScaleMin > 0 && t.ScaleMin != 1) || (t.ScaleMax > 0 && t.ScaleMax != 1)
 }
 
-// warp is one drawn transform of an h x w plane: output pixel j is the
-// weighted sum of input pixels idx[4j..4j+3] (-1: the fill value) with
-// weights wt[4j..4j+3].
+// warp is one drawn transform of an h x w plane: output point q reads
+// input point R(-angle)(q - c - d)/s + c bilinearly (see newWarp). For
+// output pixel j whose four taps lie inside the plane, base[j] is the
+// top-left tap's index and wt[4j..4j+3] the taps' weights, row-major;
+// base[j] is -1 for the pixels near the border, whose taps taps computes
+// when they are used.
 type warp struct {
-	h, w int
-	idx  []int32
-	wt   []float32
+	h, w           int
+	cy, cx, dy, dx float64
+	cos, sin       float64 // of the angle, divided by the zoom
+	wrap           bool
+	base           []int32
+	wt             []float32
 }
 
 // draw samples a warp of an h x w plane from rng, reusing wp's buffers
@@ -66,113 +73,186 @@ func (t Transforms) draw(rng *rand.Rand, h, w int, wp *warp) *warp {
 // point q reads input point R(-angle)(q - c - d)/s + c. It reuses wp's
 // buffers when wp is not nil.
 func newWarp(h, w int, dy, dx, s, angle float64, wrap bool, wp *warp) *warp {
-	if wp == nil || len(wp.idx) != 4*h*w {
-		wp = &warp{idx: make([]int32, 4*h*w), wt: make([]float32, 4*h*w)}
+	if wp == nil {
+		wp = &warp{}
 	}
-	wp.h, wp.w = h, w
-	cy, cx := float64(h-1)/2, float64(w-1)/2
-	cos, sin := math.Cos(angle)/s, math.Sin(angle)/s
-	parallelTasks(h, func(ylo, yhi int) { wp.rows(ylo, yhi, cy, cx, dy, dx, cos, sin, wrap) })
+	base, wt := wp.base, wp.wt
+	if len(base) != h*w {
+		base, wt = make([]int32, h*w), make([]float32, 4*h*w)
+	}
+	*wp = warp{h: h, w: w, cy: float64(h-1) / 2, cx: float64(w-1) / 2, dy: dy, dx: dx,
+		cos: math.Cos(angle) / s, sin: math.Sin(angle) / s, wrap: wrap, base: base, wt: wt}
+	parallelTasks(h, func(ylo, yhi int) {
+		for j := ylo * w; j < yhi*w; j++ {
+			y0, x0, fy, fx := wp.source(j/w, j%w)
+			wp.base[j] = -1
+			if wp.inside(y0, x0) {
+				wp.base[j] = int32(y0*w + x0)
+			}
+			k := wp.wt[4*j : 4*j+4]
+			k[0], k[1], k[2], k[3] = weights(fy, fx)
+		}
+	})
 	return wp
 }
 
-// rows fills the taps of output rows [ylo, yhi).
-func (wp *warp) rows(ylo, yhi int, cy, cx, dy, dx, cos, sin float64, wrap bool) {
-	h, w := wp.h, wp.w
-	for y := ylo; y < yhi; y++ {
-		for x := range w {
-			qy, qx := float64(y)-cy-dy, float64(x)-cx-dx
-			sy := cos*qy - sin*qx + cy
-			sx := sin*qy + cos*qx + cx
-			y0, x0 := math.Floor(sy), math.Floor(sx)
-			fy, fx := sy-y0, sx-x0
-			j := 4 * (y*w + x)
-			k := 0
-			for _, oy := range [2]int{0, 1} {
-				for _, ox := range [2]int{0, 1} {
-					wy := 1 - fy
-					if oy == 1 {
-						wy = fy
-					}
-					wx := 1 - fx
-					if ox == 1 {
-						wx = fx
-					}
-					iy, ix := int(y0)+oy, int(x0)+ox
-					if wrap {
-						iy, ix = ((iy%h)+h)%h, ((ix%w)+w)%w
-					}
-					if iy < 0 || iy >= h || ix < 0 || ix >= w {
-						wp.idx[j+k] = -1
-					} else {
-						wp.idx[j+k] = int32(iy*w + ix)
-					}
-					wp.wt[j+k] = float32(wy * wx)
-					k++
-				}
-			}
-		}
+// floorInt is math.Floor for values well inside the int range, without
+// the function call math.Floor is below GOAMD64=v2.
+func floorInt(v float64) int {
+	i := int(v)
+	if float64(i) > v {
+		i--
 	}
+	return i
 }
 
-// apply writes output pixels [lo, hi) of the warped plane src into dst
-// (h*w each); taps outside the image read fill.
-func (wp *warp) apply(dst, src []float32, fill float32, lo, hi int) {
-	for j := lo; j < hi; j++ {
-		s := float32(0)
-		for k := 4 * j; k < 4*j+4; k++ {
-			if i := wp.idx[k]; i >= 0 {
-				s += wp.wt[k] * src[i]
-			} else {
-				s += wp.wt[k] * fill
-			}
+// source returns the input point output pixel (y, x) reads: the top-left
+// tap (y0, x0) and the fractions (fy, fx) towards the next row and column.
+func (wp *warp) source(y, x int) (y0, x0 int, fy, fx float64) {
+	qy, qx := float64(y)-wp.cy-wp.dy, float64(x)-wp.cx-wp.dx
+	sy := wp.cos*qy - wp.sin*qx + wp.cy
+	sx := wp.sin*qy + wp.cos*qx + wp.cx
+	y0, x0 = floorInt(sy), floorInt(sx)
+	return y0, x0, sy - float64(y0), sx - float64(x0)
+}
+
+// inside reports whether all four taps from (y0, x0) lie in the plane.
+func (wp *warp) inside(y0, x0 int) bool {
+	return y0 >= 0 && x0 >= 0 && y0+1 < wp.h && x0+1 < wp.w
+}
+
+// taps returns output pixel (y, x)'s four input taps, row-major from the
+// top-left (-1: outside the plane, reads the fill value), and their
+// weights.
+func (wp *warp) taps(y, x int) (idx [4]int32, wt [4]float32) {
+	y0, x0, fy, fx := wp.source(y, x)
+	h, w := wp.h, wp.w
+	for k := range 4 {
+		oy, ox := k>>1, k&1
+		wy, wx := 1-fy, 1-fx
+		if oy == 1 {
+			wy = fy
 		}
-		dst[j] = s
+		if ox == 1 {
+			wx = fx
+		}
+		iy, ix := y0+oy, x0+ox
+		if wp.wrap {
+			iy, ix = ((iy%h)+h)%h, ((ix%w)+w)%w
+		}
+		idx[k] = -1
+		if iy >= 0 && iy < h && ix >= 0 && ix < w {
+			idx[k] = int32(iy*w + ix)
+		}
+		wt[k] = float32(wy * wx)
+	}
+	return idx, wt
+}
+
+// weights returns the bilinear weights of the fractions (fy, fx), in the
+// order of taps.
+func weights(fy, fx float64) (w0, w1, w2, w3 float32) {
+	return float32((1 - fy) * (1 - fx)), float32((1 - fy) * fx), float32(fy * (1 - fx)), float32(fy * fx)
+}
+
+// apply writes output rows [ylo, yhi) of the warped plane src into dst
+// (h*w each); taps outside the image read fill.
+func (wp *warp) apply(dst, src []float32, fill float32, ylo, yhi int) {
+	wp.applyPlanes(dst, src, 1, []float32{fill}, ylo, yhi)
+}
+
+// applyPlanes writes output rows [ylo, yhi) of every plane of the warped
+// image src (c planes of h*w) into dst, plane ch reading fill[ch] outside
+// the image.
+func (wp *warp) applyPlanes(dst, src []float32, c int, fill []float32, ylo, yhi int) {
+	w := wp.w
+	hw := wp.h * w
+	for j := ylo * w; j < yhi*w; j++ {
+		if b := wp.base[j]; b >= 0 {
+			i, k := int(b), wp.wt[4*j:4*j+4]
+			for ch := range c {
+				p := src[ch*hw : (ch+1)*hw]
+				dst[ch*hw+j] = k[0]*p[i] + k[1]*p[i+1] + k[2]*p[i+w] + k[3]*p[i+w+1]
+			}
+			continue
+		}
+		idx, wt := wp.taps(j/w, j%w)
+		for ch := range c {
+			p := src[ch*hw : (ch+1)*hw]
+			s := float32(0)
+			for k, i := range idx {
+				if i >= 0 {
+					s += wt[k] * p[i]
+				} else {
+					s += wt[k] * fill[ch]
+				}
+			}
+			dst[ch*hw+j] = s
+		}
 	}
 }
 
 // adjoint adds the transposed warp of g (h*w) into dst: the gradient of the
 // input plane given that of the output plane.
 func (wp *warp) adjoint(dst, g []float32) {
-	for j, gj := range g {
-		if gj == 0 {
-			continue
-		}
-		for k := 4 * j; k < 4*j+4; k++ {
-			if i := wp.idx[k]; i >= 0 {
-				dst[i] += wp.wt[k] * gj
-			}
-		}
-	}
+	wp.adjointRows(dst, g, 1, 0, wp.h)
 }
 
-// applyPlanes writes output pixels [lo, hi) of every plane of the warped
-// image src (c planes of h*w) into dst, plane ch reading fill[ch] outside
-// the image: apply for all planes at once, reading each pixel's taps once.
-func (wp *warp) applyPlanes(dst, src []float32, c int, fill []float32, lo, hi int) {
-	hw := wp.h * wp.w
-	for j := lo; j < hi; j++ {
-		k := 4 * j
-		i0, i1, i2, i3 := wp.idx[k], wp.idx[k+1], wp.idx[k+2], wp.idx[k+3]
-		w0, w1, w2, w3 := wp.wt[k], wp.wt[k+1], wp.wt[k+2], wp.wt[k+3]
-		if i0 >= 0 && i1 >= 0 && i2 >= 0 && i3 >= 0 {
+// adjointPlanes sets dst to the transposed warp of the c planes of g: the
+// gradient of the input image given that of the output image. Two halves
+// of the rows run concurrently, the second adding into spare (its taps may
+// reach the rows the first half's do), then spare is added into dst.
+func (wp *warp) adjointPlanes(dst, g []float32, c int, spare []float32) {
+	clear(dst)
+	if runtime.GOMAXPROCS(0) < 2 || len(spare) < len(dst) {
+		wp.adjointRows(dst, g, c, 0, wp.h)
+		return
+	}
+	spare = spare[:len(dst)]
+	clear(spare)
+	mid := wp.h / 2
+	parallelFor(2, func(i int) {
+		if i == 0 {
+			wp.adjointRows(dst, g, c, 0, mid)
+		} else {
+			wp.adjointRows(spare, g, c, mid, wp.h)
+		}
+	})
+	parallelRange(len(dst), func(lo, hi int) {
+		d := dst[lo:hi]
+		for j, v := range spare[lo:hi] {
+			d[j] += v
+		}
+	})
+}
+
+// adjointRows adds the transposed warp of output rows [ylo, yhi) of the c
+// planes of g into dst.
+func (wp *warp) adjointRows(dst, g []float32, c, ylo, yhi int) {
+	w := wp.w
+	hw := wp.h * w
+	for j := ylo * w; j < yhi*w; j++ {
+		if b := wp.base[j]; b >= 0 {
+			i, k := int(b), wp.wt[4*j:4*j+4]
 			for ch := range c {
-				p := src[ch*hw : (ch+1)*hw]
-				dst[ch*hw+j] = w0*p[i0] + w1*p[i1] + w2*p[i2] + w3*p[i3]
+				gj := g[ch*hw+j]
+				p := dst[ch*hw : (ch+1)*hw]
+				p[i] += k[0] * gj
+				p[i+1] += k[1] * gj
+				p[i+w] += k[2] * gj
+				p[i+w+1] += k[3] * gj
 			}
 			continue
 		}
+		idx, wt := wp.taps(j/w, j%w)
 		for ch := range c {
-			p := src[ch*hw : (ch+1)*hw]
-			s := float32(0)
-			for t, i := range [4]int32{i0, i1, i2, i3} {
+			gj := g[ch*hw+j]
+			p := dst[ch*hw : (ch+1)*hw]
+			for k, i := range idx {
 				if i >= 0 {
-					s += wp.wt[k+t] * p[i]
-				} else {
-					s += wp.wt[k+t] * fill[ch]
+					p[i] += wt[k] * gj
 				}
 			}
-			dst[ch*hw+j] = s
 		}
 	}
 }
