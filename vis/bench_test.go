@@ -131,8 +131,11 @@ func BenchmarkTinyDarknet(b *testing.B) {
 		{"gradcam++", "gradcam++", 1, nil},
 		{"guided-gradcam", "guided-gradcam", 1, nil},
 		{"cam", "cam", 1, nil},
-		{"smoothgrad", "smoothgrad", 10, func(r *Request) { r.Samples = 10 }},
-		{"ig", "ig", 10, func(r *Request) { r.Steps = 10 }},
+		// The defaults (50 samples, 50 steps): their one-off costs, such
+		// as SmoothGrad's forward pass of the clean input, spread as in
+		// use.
+		{"smoothgrad", "smoothgrad", 50, func(r *Request) { r.Samples = 50 }},
+		{"ig", "ig", 50, func(r *Request) { r.Steps = 50 }},
 		{"occlusion", "occlusion", 1, nil},
 		// One copy per pass even when the model takes a batch.
 		{"occlusion-unbatched", "occlusion", 1, func(r *Request) { r.Batch = 1 }},
