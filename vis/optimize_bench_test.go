@@ -34,7 +34,7 @@ func BenchmarkOptimizeOverhead(b *testing.B) {
 				b.Fatal(err)
 			}
 			rec.Steps = steps
-			rec.Settle = 0 // every step transformed, the worst case
+			rec.Settle = 0            // every step transformed, the worst case
 			var netTime time.Duration // of the last lucid run
 			lucid := func() error {
 				res, err := Optimize(context.Background(), &Optimization{Model: m, Space: space, Objective: obj, Recipe: rec, Seed: 1})
