@@ -2,12 +2,8 @@ package vis
 
 import (
 	"math"
-	"math/bits"
-	"math/cmplx"
 	"runtime"
 	"sync"
-
-	"gonum.org/v1/gonum/dsp/fourier"
 
 	"github.com/deepscope/deepscope/model"
 )
@@ -100,16 +96,13 @@ func invert3(m [3][3]float64) [3][3]float64 {
 	return inv
 }
 
-// fourierParam is the Fourier parameterization. The spectrum lives on an
-// fh x fw grid of powers of two at least the image's size (256 x 256 for
-// 224 x 224), and the image is the grid's top-left h x w corner: radix-2/4
-// FFTs are several times faster than mixed-radix ones, and the image need
-// not wrap around at its edges. The variables are, for each image and
-// channel, the fh x (fw/2+1) complex half-spectrum stored as interleaved
-// real and imaginary parts.
+// fourierParam is the Fourier parameterization. The spectrum lives on the
+// image's own h x w grid, as in Lucid (so the image is periodic), and the
+// variables are, for each image and channel, the h x (w/2+1) complex
+// half-spectrum stored as interleaved real and imaginary parts.
 type fourierParam struct {
 	n, c, h, w  int
-	fh, fw, wh  int       // FFT grid, wh = fw/2 + 1
+	fh, fw, wh  int       // the spectrum's grid (h x w), wh = fw/2 + 1
 	v           []float32 // n*c*fh*wh*2
 	scale       []float64 // fh*wh, including sqrt(fh*fw) and the final /4
 	decorrelate bool
@@ -118,28 +111,20 @@ type fourierParam struct {
 	// before the colour mixing (n*c*h*w; backprop reuses z for dJ/dz).
 	sig, z []float32
 	// render and backprop are dense products on the BLAS (the inverse
-	// real DFT of a spectrum S cropped to h x w is Re(E S D), see
+	// real DFT of a spectrum S is Re(E S D), see
 	// dftMatrices); for the P = n*c planes at once:
 	scale32 []float32 // scale as float32
-	ec, es  []float32 // h x (fh/2+1) cos and h x (fh/2-1) sin of 2π·ky·y/fh, ky from 0 and 1
+	ec, es  []float32 // h x nc cos and h x ns sin of 2π·ky·y/fh, ky from 0 and 1 (see dftCache)
 	d       []float32 // 2wh x w: c_kx·cos and c_kx·sin of 2π·kx·x/fw, interleaved rows
 	ab      []float32 // fh x P·2wh: sums and differences of the scaled rows ky and fh-ky
 	r       []float32 // 2h x P·2wh: rows y Re(E)·S, rows h+y Im(E)·S
 	u       []float32 // P·h x 2wh: [Re T, -Im T] interleaved, T = E S
-	// work holds each channel's FFT buffers, for setPixels.
-	work []fourierWork
-}
-
-// fourierWork is one channel's FFT buffers.
-type fourierWork struct {
-	spec   []complex128 // fh*wh
-	canvas []float64    // fh*fw
 }
 
 // newFourierParam returns a Fourier parameterization with a zero spectrum
 // (every pixel 0.5). decay is the power of the 1/f scaling (1 in Lucid).
 func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *fourierParam {
-	fh, fw := pow2AtLeast(h), pow2AtLeast(w)
+	fh, fw := h, w
 	wh := fw/2 + 1
 	p := &fourierParam{n: n, c: c, h: h, w: w, fh: fh, fw: fw, wh: wh,
 		v:           make([]float32, n*c*fh*wh*2),
@@ -147,10 +132,6 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 		decorrelate: decorrelate && c == 3,
 		sig:         make([]float32, n*c*h*w),
 		z:           make([]float32, n*c*h*w),
-		work:        make([]fourierWork, c),
-	}
-	for ch := range p.work {
-		p.work[ch] = fourierWork{spec: make([]complex128, fh*wh), canvas: make([]float64, fh*fw)}
 	}
 	if p.decorrelate {
 		p.mix = decorrelation(bgr)
@@ -178,18 +159,20 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 
 // dftMatrices fills the matrices and buffers of render and backprop. The
 // inverse real DFT that render takes of each (scaled) half-spectrum S,
-// fh x wh, cropped to its top-left h x w, is
+// fh x wh (fh = h, fw = w), is
 //
 //	z[y][x] = 1/(fh·fw) Σ_ky Σ_kx c_kx Re(S[ky][kx] e^{2πi(ky·y/fh + kx·x/fw)})
 //	        = 1/(fh·fw) Re(E S D),  E[y][ky] = e^{2πi·ky·y/fh},  D[kx][x] = c_kx e^{2πi·kx·x/fw}
 //
 // with c_kx = 2 but 1 for the DC and Nyquist columns (whose imaginary part
 // then multiplies sin 0 = sin πx = 0): what a Hermitian-extended inverse
-// FFT computes. Rows ky and fh-ky of E share their cosines and negate their
-// sines, so Re(E)·S = cos·(S[ky] + S[fh-ky]) and Im(E)·S = sin·(S[ky] -
-// S[fh-ky]) over half the rows. As products of real matrices on the BLAS
-// this runs faster here than the FFTs it replaced (BenchmarkFourier224),
-// at float32 precision (TestFourierRoundTrip).
+// FFT computes (for an even fw; an odd one has no Nyquist column). Rows ky
+// and fh-ky of E share their cosines and negate their sines, so Re(E)·S =
+// cos·(S[ky] + S[fh-ky]) and Im(E)·S = sin·(S[ky] - S[fh-ky]) over half the
+// rows. As products of real matrices on the BLAS this runs faster here than
+// the radix-2 FFTs of a 256 x 256 grid it replaced (BenchmarkFourier224),
+// at float32 precision (TestFourierRoundTrip), and needs no power-of-two
+// grid.
 func (p *fourierParam) dftMatrices() {
 	h, w, fh, fw, wh := p.h, p.w, p.fh, p.fw, p.wh
 	m := dftCache(h, w, fh, fw)
@@ -214,22 +197,19 @@ func dftCache(h, w, fh, fw int) *dftMats {
 	if m, ok := dftMemo.Load(key); ok {
 		return m.(*dftMats)
 	}
-	half, wh := fh/2, fw/2+1
-	m := &dftMats{ec: make([]float32, h*(half+1)), es: make([]float32, h*(half-1)), d: make([]float32, 2*wh*w)}
+	nc, ns, wh := cosRows(fh), sinRows(fh), fw/2+1
+	m := &dftMats{ec: make([]float32, h*nc), es: make([]float32, h*ns), d: make([]float32, 2*wh*w)}
 	for y := range h {
-		for ky := 0; ky <= half; ky++ {
+		for ky := range nc {
 			sin, cos := math.Sincos(2 * math.Pi * float64(ky*y%fh) / float64(fh))
-			m.ec[y*(half+1)+ky] = float32(cos)
-			if ky > 0 && ky < half {
-				m.es[y*(half-1)+ky-1] = float32(sin)
+			m.ec[y*nc+ky] = float32(cos)
+			if ky > 0 && ky <= ns {
+				m.es[y*ns+ky-1] = float32(sin)
 			}
 		}
 	}
 	for kx := range wh {
-		c := 2.0
-		if kx == 0 || kx == fw/2 {
-			c = 1
-		}
+		c := columnWeight(kx, fw)
 		for x := range w {
 			sin, cos := math.Sincos(2 * math.Pi * float64(kx*x%fw) / float64(fw))
 			m.d[2*kx*w+x], m.d[(2*kx+1)*w+x] = float32(c*cos), float32(c*sin)
@@ -239,121 +219,39 @@ func dftCache(h, w, fh, fw int) *dftMats {
 	return v.(*dftMats)
 }
 
-// pow2AtLeast returns the smallest power of two >= max(n, 2).
-func pow2AtLeast(n int) int {
-	p := 2
-	for p < n {
-		p *= 2
-	}
-	return p
-}
+// cosRows is the number of rows ky = 0, 1, ... whose sums with their mirror
+// fh-ky (or themselves: rows 0 and, for even fh, fh/2) the render takes:
+// fh/2+1. sinRows is the number of differences, rows 1 .. (fh-1)/2. They
+// add up to fh: row half+ky of ab holds difference ky (half = fh/2).
+func cosRows(fh int) int { return fh/2 + 1 }
 
-// fft transforms x in place: the unnormalised forward DFT (e^{-iθ}) or,
-// with inverse, the unnormalised inverse (e^{+iθ}). len(x) is a power of 2.
-func fft(x []complex128, inverse bool) {
-	pow4 := bits.TrailingZeros(uint(len(x)))%2 == 0
-	switch {
-	case pow4 && inverse:
-		fourier.SequenceRadix4(x)
-	case pow4:
-		fourier.CoefficientsRadix4(x)
-	case inverse:
-		fourier.SequenceRadix2(x)
-	default:
-		fourier.CoefficientsRadix2(x)
+// sinRows: see cosRows.
+func sinRows(fh int) int { return (fh - 1) / 2 }
+
+// columnWeight is c_kx: 1 for the DC column and, for an even width, the
+// Nyquist column, else 2 (the column stands for kx and fw-kx).
+func columnWeight(kx, fw int) float64 {
+	if kx == 0 || (fw%2 == 0 && kx == fw/2) {
+		return 1
 	}
+	return 2
 }
 
 func (p *fourierParam) vars() []float32 { return p.v }
 func (p *fourierParam) project()        {}
 
-// plane returns the variables of image i, channel ch.
-func (p *fourierParam) plane(i, ch int) []float32 {
-	k := 2 * p.fh * p.wh
-	off := (i*p.c + ch) * k
-	return p.v[off : off+k]
-}
-
-// columns transforms the wh columns of every channel's spectrum along ky,
-// spread over the processors.
-func (p *fourierParam) columns(inverse bool) {
-	fh, wh := p.fh, p.wh
-	parallelTasks(p.c*wh, func(lo, hi int) {
-		col := make([]complex128, fh)
-		for u := lo; u < hi; u++ {
-			spec, kx := p.work[u/wh].spec, u%wh
-			for ky := range fh {
-				col[ky] = spec[ky*wh+kx]
-			}
-			fft(col, inverse)
-			for ky := range fh {
-				spec[ky*wh+kx] = col[ky]
-			}
-		}
-	})
-}
-
-// forwardRows sets rows 0..fh-1 of every channel's spectrum to the
-// half-spectra of the real rows of its canvas (rows x fw values used, rows
-// beyond them zero).
-func (p *fourierParam) forwardRows(rows int) {
-	canvas := make([][]float64, p.c)
-	for ch := range p.c {
-		canvas[ch] = p.work[ch].canvas
-	}
-	p.forwardRowsOf(canvas, p.fw, p.fw, rows, 1)
-}
-
-// forwardRowsOf sets rows 0..fh-1 of every channel's spectrum to the
-// half-spectra of norm times the real rows of src[ch] (rows rows of width
-// values each, stride apart; zero beyond them), two rows per complex
-// transform: with Z = DFT(a + ib), A[k] = (Z[k] + conj Z[-k])/2 and B[k] =
-// (Z[k] - conj Z[-k])/2i.
-func (p *fourierParam) forwardRowsOf(src [][]float64, stride, width, rows int, norm float64) {
-	fw, wh := p.fw, p.wh
-	pairs := p.fh / 2
-	parallelTasks(p.c*pairs, func(lo, hi int) {
-		buf := make([]complex128, fw)
-		for u := lo; u < hi; u++ {
-			ch, y := u/pairs, 2*(u%pairs)
-			spec, in := p.work[ch].spec, src[ch]
-			if y >= rows {
-				clear(spec[y*wh : (y+2)*wh])
-				continue
-			}
-			a := in[y*stride : y*stride+width]
-			if y+1 < rows {
-				b := in[(y+1)*stride : (y+1)*stride+width]
-				for x := range width {
-					buf[x] = complex(a[x]*norm, b[x]*norm)
-				}
-			} else {
-				for x := range width {
-					buf[x] = complex(a[x]*norm, 0)
-				}
-			}
-			clear(buf[width:])
-			fft(buf, false)
-			for k := range wh {
-				z, zc := buf[k], cmplx.Conj(buf[(fw-k)%fw])
-				spec[y*wh+k] = (z + zc) * 0.5
-				spec[(y+1)*wh+k] = (z - zc) * complex(0, -0.5)
-			}
-		}
-	})
-}
-
 // render computes z, the inverse 2-D real DFT of each scaled spectrum
-// cropped to h x w (products on the BLAS, see dftMatrices), then mixes the
+// (products on the BLAS, see dftMatrices), then mixes the
 // colours and applies the sigmoid.
 func (p *fourierParam) render(px []float32) {
 	h, w, fh, wh := p.h, p.w, p.fh, p.wh
-	half, planes, row := fh/2, p.n*p.c, 2*wh
+	half, nc, ns := fh/2, cosRows(fh), sinRows(fh)
+	planes, row := p.n*p.c, 2*wh
 	ld := planes * row
 	// ab: rows 0..half the sums of the scaled rows ky and fh-ky (rows 0
-	// and half alone), rows half+1.. their differences (ky = 1..half-1),
-	// the planes side by side.
-	parallelTasks(half+1, func(lo, hi int) {
+	// and, for even fh, half alone), rows half+1.. their differences (ky =
+	// 1..ns), the planes side by side.
+	parallelTasks(nc, func(lo, hi int) {
 		for ky := lo; ky < hi; ky++ {
 			mirror := (fh - ky) % fh
 			sa, sb := p.scale32[ky*wh:(ky+1)*wh], p.scale32[mirror*wh:(mirror+1)*wh]
@@ -379,8 +277,8 @@ func (p *fourierParam) render(px []float32) {
 		}
 	})
 	// r: rows y cos·sums = Re(E)·S, rows h+y sin·differences = Im(E)·S.
-	model.Sgemm(false, false, h, ld, half+1, 1, p.ec, half+1, p.ab, ld, 0, p.r, ld)
-	model.Sgemm(false, false, h, ld, half-1, 1, p.es, max(half-1, 1), p.ab[(half+1)*ld:], ld, 0, p.r[h*ld:], ld)
+	model.Sgemm(false, false, h, ld, nc, 1, p.ec, nc, p.ab, ld, 0, p.r, ld)
+	model.Sgemm(false, false, h, ld, ns, 1, p.es, max(ns, 1), p.ab[nc*ld:], ld, 0, p.r[h*ld:], ld)
 	// u = [Re T, -Im T] with T = E S.
 	parallelTasks(h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
@@ -429,14 +327,9 @@ func (p *fourierParam) finish(z, px, sig []float32) {
 }
 
 // backprop applies the chain rule backwards through the sigmoid, the colour
-// mixing, the crop and the inverse DFT z = Re(E S D)/(fh·fw) (see
-// dftMatrices): with G = dJ/dz, M = Eᵀ G Dᵀ gives dJ/dRe S = Re M/(fh·fw)
-// and dJ/dIm S = -Im M/(fh·fw), times scale for the variables.
+// mixing and the inverse DFT (spectrumGrad).
 func (p *fourierParam) backprop(gpx, gv []float32) {
-	h, w, fh, wh := p.h, p.w, p.fh, p.wh
-	hw, chw := h*w, p.c*h*w
-	half, planes, row := fh/2, p.n*p.c, 2*wh
-	ld := planes * row
+	hw, chw := p.h*p.w, p.c*p.h*p.w
 	gz := p.z // dJ/dz, over render's z
 	for i := range p.n {
 		sig := p.sig[i*chw : (i+1)*chw]
@@ -465,6 +358,17 @@ func (p *fourierParam) backprop(gpx, gv []float32) {
 			})
 		}
 	}
+	p.spectrumGrad(gz, gv)
+}
+
+// spectrumGrad sets gv to dJ/d(variables) given dJ/dz in gz (n*c planes
+// of h x w), back through z = Re(E S D)/(fh·fw): M = Eᵀ G Dᵀ gives
+// dJ/dRe S = Re M/(fh·fw) and dJ/dIm S = -Im M/(fh·fw), times scale.
+func (p *fourierParam) spectrumGrad(gz, gv []float32) {
+	h, w, fh, wh := p.h, p.w, p.fh, p.wh
+	half, nc, ns := fh/2, cosRows(fh), sinRows(fh)
+	planes, row := p.n*p.c, 2*wh
+	ld := planes * row
 	// u = G·dᵀ = [Re W, Im W] with W = G Dᵀ.
 	model.Sgemm(false, true, planes*h, row, w, 1, gz, w, p.d, w, 0, p.u, row)
 	// r: rows y hold [Re W, Im W], rows h+y [-Im W, Re W], so that
@@ -484,10 +388,10 @@ func (p *fourierParam) backprop(gpx, gv []float32) {
 	})
 	// ab: rows 0..half cosᵀ·(rows y of r), rows half+1.. sinᵀ·(rows h+y);
 	// row ky of M is their sum, row fh-ky their difference.
-	model.Sgemm(true, false, half+1, ld, h, 1, p.ec, half+1, p.r, ld, 0, p.ab, ld)
-	model.Sgemm(true, false, half-1, ld, h, 1, p.es, max(half-1, 1), p.r[h*ld:], ld, 0, p.ab[(half+1)*ld:], ld)
+	model.Sgemm(true, false, nc, ld, h, 1, p.ec, nc, p.r, ld, 0, p.ab, ld)
+	model.Sgemm(true, false, ns, ld, h, 1, p.es, max(ns, 1), p.r[h*ld:], ld, 0, p.ab[nc*ld:], ld)
 	norm := float32(1 / float64(fh*p.fw))
-	parallelTasks(half+1, func(lo, hi int) {
+	parallelTasks(nc, func(lo, hi int) {
 		for ky := lo; ky < hi; ky++ {
 			mirror := (fh - ky) % fh
 			sa, sb := p.scale32[ky*wh:(ky+1)*wh], p.scale32[mirror*wh:(mirror+1)*wh]
@@ -516,12 +420,13 @@ func (p *fourierParam) backprop(gpx, gv []float32) {
 
 // setPixels sets the spectrum of image i so that it renders px (c*h*w
 // pixels in (0, 1); values are clamped to [1e-4, 1-1e-4] first): the
-// inverse of render. The grid beyond the image is filled by mirroring it,
-// which keeps the spectrum free of the jumps a constant border would add.
+// inverse of render. The spectrum of the log-odds z (unmixed) is their
+// forward DFT, S = conj(M)/c_kx with M = Eᵀ Z Dᵀ as in spectrumGrad, and
+// the variables are S/scale; spectrumGrad of Z gives norm·scale·conj(M).
 func (p *fourierParam) setPixels(i int, px []float32) {
-	h, w, fh, fw := p.h, p.w, p.fh, p.fw
-	hw := h * w
-	z := make([]float64, p.c*hw)
+	hw, chw := p.h*p.w, p.c*p.h*p.w
+	clear(p.z)
+	z := p.z[i*chw : (i+1)*chw]
 	for j := range hw {
 		var y [3]float64
 		for ch := range p.c {
@@ -530,40 +435,24 @@ func (p *fourierParam) setPixels(i int, px []float32) {
 		}
 		for d := range p.c {
 			if p.decorrelate {
-				z[d*hw+j] = p.unmix[d][0]*y[0] + p.unmix[d][1]*y[1] + p.unmix[d][2]*y[2]
+				z[d*hw+j] = float32(p.unmix[d][0]*y[0] + p.unmix[d][1]*y[1] + p.unmix[d][2]*y[2])
 			} else {
-				z[d*hw+j] = y[d]
+				z[d*hw+j] = float32(y[d])
 			}
 		}
 	}
+	g := make([]float32, len(p.v))
+	p.spectrumGrad(p.z, g)
+	norm := 1 / float64(p.fh*p.fw)
+	k := 2 * p.fh * p.wh
 	for ch := range p.c {
-		z, canvas := z[ch*hw:(ch+1)*hw], p.work[ch].canvas
-		for y := range fh {
-			for x := range fw {
-				canvas[y*fw+x] = z[mirror(y, h)*w+mirror(x, w)]
-			}
+		off := (i*p.c + ch) * k
+		v, gc := p.v[off:off+k], g[off:off+k]
+		for j, sc := range p.scale {
+			f := float32(1 / (norm * sc * sc * columnWeight(j%p.wh, p.fw)))
+			v[2*j], v[2*j+1] = gc[2*j]*f, gc[2*j+1]*f
 		}
 	}
-	p.forwardRows(fh)
-	p.columns(false)
-	// render: z = IDFT(X·scale)/(fh·fw) and IDFT(DFT(z)) = fh·fw·z, so
-	// X = DFT(z) / scale.
-	for ch := range p.c {
-		spec, v := p.work[ch].spec, p.plane(i, ch)
-		for k := range spec {
-			v[2*k] = float32(real(spec[k]) / p.scale[k])
-			v[2*k+1] = float32(imag(spec[k]) / p.scale[k])
-		}
-	}
-}
-
-// mirror maps i >= n back into [0, n) by reflecting about the last index
-// (and clamps what a reflection cannot reach).
-func mirror(i, n int) int {
-	if i < n {
-		return i
-	}
-	return max(0, 2*(n-1)-i)
 }
 
 // pixelParam optimizes the pixels themselves, each kept within [lo, hi]

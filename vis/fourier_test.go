@@ -147,7 +147,7 @@ func TestInvert3(t *testing.T) {
 }
 
 // BenchmarkFourier224 renders and backpropagates one 224 x 224 RGB image
-// (a 256 x 256 spectrum): the parameterization's cost per step.
+// (a 224 x 113 half-spectrum): the parameterization's cost per step.
 func BenchmarkFourier224(b *testing.B) {
 	p := newFourierParam(1, 3, 224, 224, 1, true, false)
 	px := make([]float32, 3*224*224)
