@@ -115,10 +115,11 @@ type fourierParam struct {
 	// dftMatrices); for the P = n*c planes at once:
 	scale32 []float32 // scale as float32
 	ec, es  []float32 // h x nc cos and h x ns sin of 2π·ky·y/fh, ky from 0 and 1 (see dftCache)
-	d       []float32 // 2wh x w: c_kx·cos and c_kx·sin of 2π·kx·x/fw, interleaved rows
+	dc, ds  []float32 // wh x (fw/2+1) c_kx·cos and wh x (fw-1)/2 c_kx·sin of 2π·kx·x/fw, x from 0 and 1
 	ab      []float32 // fh x P·2wh: sums and differences of the scaled rows ky and fh-ky
 	r       []float32 // 2h x P·2wh: rows y Re(E)·S, rows h+y Im(E)·S
-	u       []float32 // P·h x 2wh: [Re T, -Im T] interleaved, T = E S
+	u       []float32 // P·h x 2wh: [Re T | -Im T], T = E S (then [Re W | Im W] in backprop)
+	zab     []float32 // P·h x w: the columns x <= fw/2 and the sine parts (see render)
 }
 
 // newFourierParam returns a Fourier parameterization with a zero spectrum
@@ -169,24 +170,27 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 // FFT computes (for an even fw; an odd one has no Nyquist column). Rows ky
 // and fh-ky of E share their cosines and negate their sines, so Re(E)·S =
 // cos·(S[ky] + S[fh-ky]) and Im(E)·S = sin·(S[ky] - S[fh-ky]) over half the
-// rows. As products of real matrices on the BLAS this runs faster here than
+// rows; likewise columns x and fw-x of D, so z[x] and z[fw-x] are the sum
+// and difference of a cosine and a sine part computed once. As products of
+// real matrices on the BLAS this runs faster here than
 // the radix-2 FFTs of a 256 x 256 grid it replaced (BenchmarkFourier224),
 // at float32 precision (TestFourierRoundTrip), and needs no power-of-two
 // grid.
 func (p *fourierParam) dftMatrices() {
 	h, w, fh, fw, wh := p.h, p.w, p.fh, p.fw, p.wh
 	m := dftCache(h, w, fh, fw)
-	p.ec, p.es, p.d = m.ec, m.es, m.d
+	p.ec, p.es, p.dc, p.ds = m.ec, m.es, m.dc, m.ds
 	planes := p.n * p.c
 	ld := planes * 2 * wh
 	p.ab = make([]float32, fh*ld)
 	p.r = make([]float32, 2*h*ld)
 	p.u = make([]float32, planes*h*2*wh)
+	p.zab = make([]float32, planes*h*w)
 }
 
 // dftMats are the constant matrices of dftMatrices for one image and grid
 // size, shared read-only by every parameterization of that size.
-type dftMats struct{ ec, es, d []float32 }
+type dftMats struct{ ec, es, dc, ds []float32 }
 
 var dftMemo sync.Map // [4]int{h, w, fh, fw} -> *dftMats
 
@@ -198,7 +202,8 @@ func dftCache(h, w, fh, fw int) *dftMats {
 		return m.(*dftMats)
 	}
 	nc, ns, wh := cosRows(fh), sinRows(fh), fw/2+1
-	m := &dftMats{ec: make([]float32, h*nc), es: make([]float32, h*ns), d: make([]float32, 2*wh*w)}
+	xc, xs := cosRows(fw), sinRows(fw)
+	m := &dftMats{ec: make([]float32, h*nc), es: make([]float32, h*ns), dc: make([]float32, wh*xc), ds: make([]float32, wh*xs)}
 	for y := range h {
 		for ky := range nc {
 			sin, cos := math.Sincos(2 * math.Pi * float64(ky*y%fh) / float64(fh))
@@ -210,9 +215,12 @@ func dftCache(h, w, fh, fw int) *dftMats {
 	}
 	for kx := range wh {
 		c := columnWeight(kx, fw)
-		for x := range w {
+		for x := range xc {
 			sin, cos := math.Sincos(2 * math.Pi * float64(kx*x%fw) / float64(fw))
-			m.d[2*kx*w+x], m.d[(2*kx+1)*w+x] = float32(c*cos), float32(c*sin)
+			m.dc[kx*xc+x] = float32(c * cos)
+			if x > 0 && x <= xs {
+				m.ds[kx*xs+x-1] = float32(c * sin)
+			}
 		}
 	}
 	v, _ := dftMemo.LoadOrStore(key, m)
@@ -279,21 +287,37 @@ func (p *fourierParam) render(px []float32) {
 	// r: rows y cos·sums = Re(E)·S, rows h+y sin·differences = Im(E)·S.
 	model.Sgemm(false, false, h, ld, nc, 1, p.ec, nc, p.ab, ld, 0, p.r, ld)
 	model.Sgemm(false, false, h, ld, ns, 1, p.es, max(ns, 1), p.ab[nc*ld:], ld, 0, p.r[h*ld:], ld)
-	// u = [Re T, -Im T] with T = E S.
+	// u = [Re T | -Im T] with T = E S.
 	parallelTasks(h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
 			c, s := p.r[y*ld:(y+1)*ld], p.r[(h+y)*ld:(h+y+1)*ld]
 			for q := range planes {
 				dst := p.u[(q*h+y)*row : (q*h+y+1)*row]
 				cq, sq := c[q*row:(q+1)*row], s[q*row:(q+1)*row]
-				for k := 0; k < row; k += 2 {
-					dst[k], dst[k+1] = cq[k]-sq[k+1], -(cq[k+1] + sq[k])
+				for kx := range wh {
+					dst[kx], dst[wh+kx] = cq[2*kx]-sq[2*kx+1], -(cq[2*kx+1] + sq[2*kx])
 				}
 			}
 		}
 	})
-	// z = Re(T D)/(fh·fw) = u·d/(fh·fw).
-	model.Sgemm(false, false, planes*h, w, row, float32(1/float64(fh*p.fw)), p.u, row, p.d, w, 0, p.z, w)
+	// z = Re(T D)/(fh·fw): the cosine part Re T·dc for x = 0..fw/2 and the
+	// sine part -Im T·ds for x = 1..xs, then z[x] = cos + sin and z[fw-x] =
+	// cos - sin.
+	xc, xs := cosRows(p.fw), sinRows(p.fw)
+	norm := float32(1 / float64(fh*p.fw))
+	model.Sgemm(false, false, planes*h, xc, wh, norm, p.u, row, p.dc, xc, 0, p.zab, w)
+	model.Sgemm(false, false, planes*h, xs, wh, norm, p.u[wh:], row, p.ds, max(xs, 1), 0, p.zab[xc:], w)
+	parallelTasks(planes*h, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			src, dst := p.zab[i*w:(i+1)*w], p.z[i*w:(i+1)*w]
+			cs, sn := src[:xc], src[xc:]
+			copy(dst[:xc], cs)
+			for x := 1; x <= xs; x++ {
+				a, b := cs[x], sn[x-1]
+				dst[x], dst[w-x] = a+b, a-b
+			}
+		}
+	})
 	chw := p.c * h * w
 	for i := range p.n {
 		p.finish(p.z[i*chw:(i+1)*chw], px[i*chw:(i+1)*chw], p.sig[i*chw:(i+1)*chw])
@@ -369,19 +393,36 @@ func (p *fourierParam) spectrumGrad(gz, gv []float32) {
 	half, nc, ns := fh/2, cosRows(fh), sinRows(fh)
 	planes, row := p.n*p.c, 2*wh
 	ld := planes * row
-	// u = G·dᵀ = [Re W, Im W] with W = G Dᵀ.
-	model.Sgemm(false, true, planes*h, row, w, 1, gz, w, p.d, w, 0, p.u, row)
-	// r: rows y hold [Re W, Im W], rows h+y [-Im W, Re W], so that
-	// Re(E)ᵀ·(rows y) + Im(E)ᵀ·(rows h+y) = [Re M, Im M] with M = Eᵀ W.
+	// u = [Re W | Im W] with W = G Dᵀ: the columns x and fw-x of G folded
+	// into sums (x = 0..fw/2) and differences (x = 1..xs) first, as render
+	// unfolds them.
+	xc, xs := cosRows(w), sinRows(w)
+	parallelTasks(planes*h, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			src, dst := gz[i*w:(i+1)*w], p.zab[i*w:(i+1)*w]
+			copy(dst[:xc], src[:xc])
+			sn := dst[xc:]
+			for x := 1; x <= xs; x++ {
+				a, b := src[x], src[w-x]
+				dst[x], sn[x-1] = a+b, a-b
+			}
+		}
+	})
+	model.Sgemm(false, true, planes*h, wh, xc, 1, p.zab, w, p.dc, xc, 0, p.u, row)
+	model.Sgemm(false, true, planes*h, wh, xs, 1, p.zab[xc:], w, p.ds, max(xs, 1), 0, p.u[wh:], row)
+	// r: rows y hold [Re W, Im W], rows h+y [-Im W, Re W] (interleaved per
+	// kx), so that Re(E)ᵀ·(rows y) + Im(E)ᵀ·(rows h+y) = [Re M, Im M] with
+	// M = Eᵀ W.
 	parallelTasks(h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
 			c, s := p.r[y*ld:(y+1)*ld], p.r[(h+y)*ld:(h+y+1)*ld]
 			for q := range planes {
 				src := p.u[(q*h+y)*row : (q*h+y+1)*row]
-				copy(c[q*row:(q+1)*row], src)
-				sq := s[q*row : (q+1)*row]
-				for k := 0; k < row; k += 2 {
-					sq[k], sq[k+1] = -src[k+1], src[k]
+				cq, sq := c[q*row:(q+1)*row], s[q*row:(q+1)*row]
+				for kx := range wh {
+					re, im := src[kx], src[wh+kx]
+					cq[2*kx], cq[2*kx+1] = re, im
+					sq[2*kx], sq[2*kx+1] = -im, re
 				}
 			}
 		}
