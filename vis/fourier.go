@@ -359,18 +359,23 @@ func (p *fourierParam) backprop(gpx, gv []float32) {
 		sig := p.sig[i*chw : (i+1)*chw]
 		g, z := gpx[i*chw:(i+1)*chw], gz[i*chw:(i+1)*chw]
 		if p.decorrelate {
-			m := p.mix
+			var m [3][3]float32 // a gradient needs no more precision
+			for a := range 3 {
+				for b := range 3 {
+					m[a][b] = float32(p.mix[a][b])
+				}
+			}
 			parallelRange(hw, func(lo, hi int) {
 				z0, z1, z2 := z[lo:hi], z[hw+lo:hw+hi], z[2*hw+lo:2*hw+hi]
 				s0, s1, s2 := sig[lo:hi], sig[hw+lo:hw+hi], sig[2*hw+lo:2*hw+hi]
 				g0, g1, g2 := g[lo:hi], g[hw+lo:hw+hi], g[2*hw+lo:2*hw+hi]
 				for j := range z0 {
-					a := float64(g0[j]) * float64(s0[j]) * (1 - float64(s0[j]))
-					b := float64(g1[j]) * float64(s1[j]) * (1 - float64(s1[j]))
-					c := float64(g2[j]) * float64(s2[j]) * (1 - float64(s2[j]))
-					z0[j] = float32(m[0][0]*a + m[1][0]*b + m[2][0]*c)
-					z1[j] = float32(m[0][1]*a + m[1][1]*b + m[2][1]*c)
-					z2[j] = float32(m[0][2]*a + m[1][2]*b + m[2][2]*c)
+					a := g0[j] * s0[j] * (1 - s0[j])
+					b := g1[j] * s1[j] * (1 - s1[j])
+					c := g2[j] * s2[j] * (1 - s2[j])
+					z0[j] = m[0][0]*a + m[1][0]*b + m[2][0]*c
+					z1[j] = m[0][1]*a + m[1][1]*b + m[2][1]*c
+					z2[j] = m[0][2]*a + m[1][2]*b + m[2][2]*c
 				}
 			})
 		} else {

@@ -228,7 +228,8 @@ type run struct {
 	gv         []float32
 	xt         []float32                // n*chw, the transformed images
 	spare      []float32                // chw, for warp.adjointPlanes
-	grey       []float32                // per channel, grey as a network input (the warps' fill)
+	half       []float32                // per channel 0.5: grey, the warps' fill
+	gain, bias []float32                // per channel, PixelSpace's as float32
 	settling   bool                     // the last Settle steps: no transforms
 	gradPool   map[string]*model.Tensor // the objective's gradient buffers, reused every step
 	warps      []*warp                  // each image's transform at this step,
@@ -316,9 +317,9 @@ func (o *Optimization) newRun() (*run, error) {
 	r.spare = make([]float32, r.chw)
 	r.warps = make([]*warp, n)
 	r.gradPool = map[string]*model.Tensor{}
-	r.grey = make([]float32, r.c)
+	r.half, r.gain, r.bias = make([]float32, r.c), make([]float32, r.c), make([]float32, r.c)
 	for ch := range r.c {
-		r.grey[ch] = float32(r.space.Gain[ch]*0.5 + r.space.Bias[ch])
+		r.half[ch], r.gain[ch], r.bias[ch] = 0.5, float32(r.space.Gain[ch]), float32(r.space.Bias[ch])
 	}
 	r.warped = make([]bool, n)
 	return r, nil
@@ -438,9 +439,6 @@ func (r *run) rendered() []*model.Tensor {
 func (r *run) gradient(train bool) ([]float64, error) {
 	m := r.o.Model
 	r.p.render(r.px)
-	for i := range r.n {
-		r.space.toInput(r.x[i*r.chw:(i+1)*r.chw], r.px[i*r.chw:(i+1)*r.chw], r.c)
-	}
 	acts := make([]*model.Activations, r.n)
 	defer func() {
 		for _, a := range acts {
@@ -452,14 +450,18 @@ func (r *run) gradient(train bool) ([]float64, error) {
 	tf := r.rec.Transforms
 	xs := make([]*model.Tensor, r.n)
 	for i := range r.n {
-		xi := r.x[i*r.chw : (i+1)*r.chw]
+		pxi := r.px[i*r.chw : (i+1)*r.chw]
 		if train && tf.active() && !r.settling {
+			// Warp the pixels and map them to network inputs in one pass
+			// (grey, 0.5, outside the image).
 			r.warps[i] = tf.draw(r.rng, r.h, r.w, r.warps[i])
 			xt := r.xt[i*r.chw : (i+1)*r.chw]
-			parallelTasks(r.h, func(lo, hi int) { r.warps[i].applyPlanes(xt, xi, r.c, r.grey, lo, hi) })
+			parallelTasks(r.h, func(lo, hi int) { r.warps[i].applyPlanes(xt, pxi, r.c, r.half, r.gain, r.bias, lo, hi) })
 			xs[i] = model.FromData(xt, 1, r.c, r.h, r.w)
 			r.warped[i] = true
 		} else {
+			xi := r.x[i*r.chw : (i+1)*r.chw]
+			r.space.toInput(xi, pxi, r.c)
 			r.warped[i] = false
 			xs[i] = model.FromData(xi, 1, r.c, r.h, r.w)
 		}
@@ -498,18 +500,18 @@ func (r *run) gradient(train bool) ([]float64, error) {
 		g := grads[r.input].Data
 		gpx := r.gpx[i*r.chw : (i+1)*r.chw]
 		wp, warped := r.warps[i], r.warped[i]
+		// dJ/dpixels = Gain · (the warp's adjoint of) dJ/dinput.
 		if warped {
-			wp.adjointPlanes(gpx, g, r.c, r.spare)
+			wp.adjointPlanes(gpx, g, r.c, r.gain, r.spare)
 		} else {
-			copy(gpx, g)
+			parallelFor(r.c, func(ch int) {
+				k := r.gain[ch]
+				dst, src := gpx[ch*hw:(ch+1)*hw], g[ch*hw:(ch+1)*hw]
+				for j, v := range src {
+					dst[j] = v * k
+				}
+			})
 		}
-		parallelFor(r.c, func(ch int) {
-			k := float32(r.space.Gain[ch])
-			dst := gpx[ch*hw : (ch+1)*hw]
-			for j := range dst {
-				dst[j] *= k
-			}
-		})
 	}
 	r.p.backprop(r.gpx, r.gv)
 	return values, nil

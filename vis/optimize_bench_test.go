@@ -144,14 +144,14 @@ func BenchmarkOptimizeParts(b *testing.B) {
 	b.Run("warp-apply", func(b *testing.B) {
 		c0 := cpuTime()
 		for b.Loop() {
-			wp.applyPlanes(g, px, c, []float32{0.5, 0.5, 0.5}, 0, h)
+			wp.applyPlanes(g, px, c, []float32{0.5, 0.5, 0.5}, []float32{1, 1, 1}, []float32{0, 0, 0}, 0, h)
 		}
 		b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
 	})
 	b.Run("warp-adjoint", func(b *testing.B) {
 		c0 := cpuTime()
 		for b.Loop() {
-			wp.adjointPlanes(px, g, c, spare)
+			wp.adjointPlanes(px, g, c, []float32{1, 1, 1}, spare)
 		}
 		b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
 	})

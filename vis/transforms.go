@@ -158,13 +158,14 @@ func weights(fy, fx float64) (w0, w1, w2, w3 float32) {
 // apply writes output rows [ylo, yhi) of the warped plane src into dst
 // (h*w each); taps outside the image read fill.
 func (wp *warp) apply(dst, src []float32, fill float32, ylo, yhi int) {
-	wp.applyPlanes(dst, src, 1, []float32{fill}, ylo, yhi)
+	wp.applyPlanes(dst, src, 1, []float32{fill}, []float32{1}, []float32{0}, ylo, yhi)
 }
 
 // applyPlanes writes output rows [ylo, yhi) of every plane of the warped
 // image src (c planes of h*w) into dst, plane ch reading fill[ch] outside
-// the image.
-func (wp *warp) applyPlanes(dst, src []float32, c int, fill []float32, ylo, yhi int) {
+// the image, each value v written as gain[ch]·v + bias[ch] (pixels to
+// network inputs in the same pass).
+func (wp *warp) applyPlanes(dst, src []float32, c int, fill, gain, bias []float32, ylo, yhi int) {
 	w := wp.w
 	hw := wp.h * w
 	for j := ylo * w; j < yhi*w; j++ {
@@ -172,7 +173,7 @@ func (wp *warp) applyPlanes(dst, src []float32, c int, fill []float32, ylo, yhi 
 			i, k := int(b), wp.wt[4*j:4*j+4]
 			for ch := range c {
 				p := src[ch*hw : (ch+1)*hw]
-				dst[ch*hw+j] = k[0]*p[i] + k[1]*p[i+1] + k[2]*p[i+w] + k[3]*p[i+w+1]
+				dst[ch*hw+j] = gain[ch]*(k[0]*p[i]+k[1]*p[i+1]+k[2]*p[i+w]+k[3]*p[i+w+1]) + bias[ch]
 			}
 			continue
 		}
@@ -187,7 +188,7 @@ func (wp *warp) applyPlanes(dst, src []float32, c int, fill []float32, ylo, yhi 
 					s += wt[k] * fill[ch]
 				}
 			}
-			dst[ch*hw+j] = s
+			dst[ch*hw+j] = gain[ch]*s + bias[ch]
 		}
 	}
 }
@@ -195,17 +196,18 @@ func (wp *warp) applyPlanes(dst, src []float32, c int, fill []float32, ylo, yhi 
 // adjoint adds the transposed warp of g (h*w) into dst: the gradient of the
 // input plane given that of the output plane.
 func (wp *warp) adjoint(dst, g []float32) {
-	wp.adjointRows(dst, g, 1, 0, wp.h)
+	wp.adjointRows(dst, g, 1, []float32{1}, 0, wp.h)
 }
 
-// adjointPlanes sets dst to the transposed warp of the c planes of g: the
-// gradient of the input image given that of the output image. Two halves
+// adjointPlanes sets dst to the transposed warp of the c planes of g, plane
+// ch times gain[ch]: the gradient of the input image given that of the
+// output image (and of applyPlanes with that gain). Two halves
 // of the rows run concurrently, the second adding into spare (its taps may
 // reach the rows the first half's do), then spare is added into dst.
-func (wp *warp) adjointPlanes(dst, g []float32, c int, spare []float32) {
+func (wp *warp) adjointPlanes(dst, g []float32, c int, gain, spare []float32) {
 	clear(dst)
 	if runtime.GOMAXPROCS(0) < 2 || len(spare) < len(dst) {
-		wp.adjointRows(dst, g, c, 0, wp.h)
+		wp.adjointRows(dst, g, c, gain, 0, wp.h)
 		return
 	}
 	spare = spare[:len(dst)]
@@ -213,9 +215,9 @@ func (wp *warp) adjointPlanes(dst, g []float32, c int, spare []float32) {
 	mid := wp.h / 2
 	parallelFor(2, func(i int) {
 		if i == 0 {
-			wp.adjointRows(dst, g, c, 0, mid)
+			wp.adjointRows(dst, g, c, gain, 0, mid)
 		} else {
-			wp.adjointRows(spare, g, c, mid, wp.h)
+			wp.adjointRows(spare, g, c, gain, mid, wp.h)
 		}
 	})
 	parallelRange(len(dst), func(lo, hi int) {
@@ -227,15 +229,15 @@ func (wp *warp) adjointPlanes(dst, g []float32, c int, spare []float32) {
 }
 
 // adjointRows adds the transposed warp of output rows [ylo, yhi) of the c
-// planes of g into dst.
-func (wp *warp) adjointRows(dst, g []float32, c, ylo, yhi int) {
+// planes of g, plane ch times gain[ch], into dst.
+func (wp *warp) adjointRows(dst, g []float32, c int, gain []float32, ylo, yhi int) {
 	w := wp.w
 	hw := wp.h * w
 	for j := ylo * w; j < yhi*w; j++ {
 		if b := wp.base[j]; b >= 0 {
 			i, k := int(b), wp.wt[4*j:4*j+4]
 			for ch := range c {
-				gj := g[ch*hw+j]
+				gj := g[ch*hw+j] * gain[ch]
 				p := dst[ch*hw : (ch+1)*hw]
 				p[i] += k[0] * gj
 				p[i+1] += k[1] * gj
@@ -246,7 +248,7 @@ func (wp *warp) adjointRows(dst, g []float32, c, ylo, yhi int) {
 		}
 		idx, wt := wp.taps(j/w, j%w)
 		for ch := range c {
-			gj := g[ch*hw+j]
+			gj := g[ch*hw+j] * gain[ch]
 			p := dst[ch*hw : (ch+1)*hw]
 			for k, i := range idx {
 				if i >= 0 {

@@ -109,16 +109,17 @@ func TestWarpPlanes(t *testing.T) {
 		x[i] = float32(rng.NormFloat64())
 	}
 	fill := []float32{-1, 0.25, 3}
+	gain, bias := []float32{2, -0.5, 1}, []float32{0.5, 0, -1}
 	got := make([]float32, c*h*w)
-	wp.applyPlanes(got, x, c, fill, 0, h/2)
-	wp.applyPlanes(got, x, c, fill, h/2, h)
+	wp.applyPlanes(got, x, c, fill, gain, bias, 0, h/2)
+	wp.applyPlanes(got, x, c, fill, gain, bias, h/2, h)
 	outside := false
 	for ch := range c {
 		want := make([]float32, h*w)
 		wp.apply(want, x[ch*h*w:(ch+1)*h*w], fill[ch], 0, h)
 		for j := range h * w {
-			if d := got[ch*h*w+j] - want[j]; d > 1e-5 || d < -1e-5 {
-				t.Fatalf("plane %d pixel %d: applyPlanes %g, apply %g", ch, j, got[ch*h*w+j], want[j])
+			if d := got[ch*h*w+j] - (gain[ch]*want[j] + bias[ch]); d > 1e-5 || d < -1e-5 {
+				t.Fatalf("plane %d pixel %d: applyPlanes %g, %g·apply + %g = %g", ch, j, got[ch*h*w+j], gain[ch], bias[ch], gain[ch]*want[j]+bias[ch])
 			}
 		}
 	}
@@ -130,15 +131,15 @@ func TestWarpPlanes(t *testing.T) {
 		t.Fatal("the warp reads no point outside the image: the fill is untested")
 	}
 	// The adjoint of all planes at once, its two halves of rows run
-	// concurrently, equals each plane's own.
+	// concurrently, equals each plane's own times its gain.
 	gotT := make([]float32, c*h*w)
-	wp.adjointPlanes(gotT, x, c, make([]float32, c*h*w))
+	wp.adjointPlanes(gotT, x, c, gain, make([]float32, c*h*w))
 	for ch := range c {
 		want := make([]float32, h*w)
 		wp.adjoint(want, x[ch*h*w:(ch+1)*h*w])
 		for j := range h * w {
-			if d := gotT[ch*h*w+j] - want[j]; d > 1e-5 || d < -1e-5 {
-				t.Fatalf("plane %d pixel %d: adjointPlanes %g, adjoint %g", ch, j, gotT[ch*h*w+j], want[j])
+			if d := gotT[ch*h*w+j] - gain[ch]*want[j]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("plane %d pixel %d: adjointPlanes %g, %g·adjoint %g", ch, j, gotT[ch*h*w+j], gain[ch], gain[ch]*want[j])
 			}
 		}
 	}
