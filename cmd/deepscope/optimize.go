@@ -607,6 +607,9 @@ func runFool(c *cli, args []string) error {
 	fmt.Fprintf(c.stdout, "%s: fooling image for %s, probability %.4f (%s %.2f; top class %s)\n", f.out,
 		describeTarget(f.in.sidecar, t), probs[*class], verdict, *confidence, f.in.sidecar.Label(vis.Argmax(probs)))
 	fmt.Fprintf(c.stdout, "%s\n", timing(res.Steps, res.NetTime, res.Elapsed))
+	// The file is the network's input as it is: predict's default resize
+	// would rescale it first, which such images do not survive.
+	fmt.Fprintf(c.stdout, "check it: deepscope predict --model %s --resize stretch %s\n", f.in.model, f.out)
 	return nil
 }
 
