@@ -539,9 +539,9 @@ func parallelFor(n int, f func(i int)) {
 }
 
 // parallelTasks splits [0, n) into one chunk per processor (at most n)
-// and runs f on the chunks concurrently: for tasks as heavy as one FFT
-// each, which parallelRange would run in one chunk when there are fewer
-// than 4096.
+// and runs f on the chunks concurrently: for tasks as heavy as an image
+// row each, which parallelRange would run in one chunk when there are
+// fewer than 4096.
 func parallelTasks(n int, f func(lo, hi int)) {
 	k := max(1, min(runtime.GOMAXPROCS(0), n))
 	parallelFor(k, func(i int) { f(i*n/k, (i+1)*n/k) })
