@@ -118,7 +118,7 @@ func BenchmarkOptimizeParts(b *testing.B) {
 	spare := make([]float32, c*h*w)
 	rec, _ := Preset("lucid")
 	rng := (&Optimization{Seed: 1}).rand()
-	var wp *warp
+	wp := rec.Transforms.draw(rng, h, w)
 	opt, _ := newOptimizer("adam", 0.1, len(f.v))
 	b.Run("fourier-render", func(b *testing.B) {
 		c0 := cpuTime()
@@ -137,7 +137,7 @@ func BenchmarkOptimizeParts(b *testing.B) {
 	b.Run("warp-draw", func(b *testing.B) {
 		c0 := cpuTime()
 		for b.Loop() {
-			wp = rec.Transforms.draw(rng, h, w, wp)
+			wp = rec.Transforms.draw(rng, h, w)
 		}
 		b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
 	})

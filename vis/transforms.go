@@ -29,23 +29,19 @@ func (t Transforms) active() bool {
 }
 
 // warp is one drawn transform of an h x w plane: output point q reads
-// input point R(-angle)(q - c - d)/s + c bilinearly (see newWarp). For
-// output pixel j whose four taps lie inside the plane, base[j] is the
-// top-left tap's index and wt[4j..4j+3] the taps' weights, row-major;
-// base[j] is -1 for the pixels near the border, whose taps taps computes
-// when they are used.
+// input point R(-angle)(q - c - d)/s + c bilinearly (see newWarp). It holds
+// only the transform's parameters: apply and adjoint compute each pixel's
+// taps as they go, cheaper than storing and reading back four weights per
+// pixel.
 type warp struct {
 	h, w           int
 	cy, cx, dy, dx float64
 	cos, sin       float64 // of the angle, divided by the zoom
 	wrap           bool
-	base           []int32
-	wt             []float32
 }
 
-// draw samples a warp of an h x w plane from rng, reusing wp's buffers
-// when wp is not nil.
-func (t Transforms) draw(rng *rand.Rand, h, w int, wp *warp) *warp {
+// draw samples a warp of an h x w plane from rng.
+func (t Transforms) draw(rng *rand.Rand, h, w int) *warp {
 	dy, dx := 0.0, 0.0
 	if t.Jitter > 0 {
 		dy = float64(rng.IntN(2*t.Jitter+1) - t.Jitter)
@@ -65,35 +61,15 @@ func (t Transforms) draw(rng *rand.Rand, h, w int, wp *warp) *warp {
 	if t.Rotate != 0 {
 		angle = (2*rng.Float64() - 1) * t.Rotate * math.Pi / 180
 	}
-	return newWarp(h, w, dy, dx, s, angle, t.Wrap, wp)
+	return newWarp(h, w, dy, dx, s, angle, t.Wrap)
 }
 
 // newWarp returns the warp that moves the image by (dy, dx) pixels after
 // zooming it by s and rotating it by angle radians about its centre: output
-// point q reads input point R(-angle)(q - c - d)/s + c. It reuses wp's
-// buffers when wp is not nil.
-func newWarp(h, w int, dy, dx, s, angle float64, wrap bool, wp *warp) *warp {
-	if wp == nil {
-		wp = &warp{}
-	}
-	base, wt := wp.base, wp.wt
-	if len(base) != h*w {
-		base, wt = make([]int32, h*w), make([]float32, 4*h*w)
-	}
-	*wp = warp{h: h, w: w, cy: float64(h-1) / 2, cx: float64(w-1) / 2, dy: dy, dx: dx,
-		cos: math.Cos(angle) / s, sin: math.Sin(angle) / s, wrap: wrap, base: base, wt: wt}
-	parallelTasks(h, func(ylo, yhi int) {
-		for j := ylo * w; j < yhi*w; j++ {
-			y0, x0, fy, fx := wp.source(j/w, j%w)
-			wp.base[j] = -1
-			if wp.inside(y0, x0) {
-				wp.base[j] = int32(y0*w + x0)
-			}
-			k := wp.wt[4*j : 4*j+4]
-			k[0], k[1], k[2], k[3] = weights(fy, fx)
-		}
-	})
-	return wp
+// point q reads input point R(-angle)(q - c - d)/s + c.
+func newWarp(h, w int, dy, dx, s, angle float64, wrap bool) *warp {
+	return &warp{h: h, w: w, cy: float64(h-1) / 2, cx: float64(w-1) / 2, dy: dy, dx: dx,
+		cos: math.Cos(angle) / s, sin: math.Sin(angle) / s, wrap: wrap}
 }
 
 // floorInt is math.Floor for values well inside the int range, without
@@ -109,9 +85,20 @@ func floorInt(v float64) int {
 // source returns the input point output pixel (y, x) reads: the top-left
 // tap (y0, x0) and the fractions (fy, fx) towards the next row and column.
 func (wp *warp) source(y, x int) (y0, x0 int, fy, fx float64) {
-	qy, qx := float64(y)-wp.cy-wp.dy, float64(x)-wp.cx-wp.dx
-	sy := wp.cos*qy - wp.sin*qx + wp.cy
-	sx := wp.sin*qy + wp.cos*qx + wp.cx
+	ry, rx := wp.row(y)
+	return wp.point(ry, rx, float64(x)-wp.cx-wp.dx)
+}
+
+// row returns the terms of source that depend on the output row y only.
+func (wp *warp) row(y int) (ry, rx float64) {
+	qy := float64(y) - wp.cy - wp.dy
+	return wp.cos * qy, wp.sin * qy
+}
+
+// point is source given row's terms and qx = x - cx - dx.
+func (wp *warp) point(ry, rx, qx float64) (y0, x0 int, fy, fx float64) {
+	sy := ry - wp.sin*qx + wp.cy
+	sx := rx + wp.cos*qx + wp.cx
 	y0, x0 = floorInt(sy), floorInt(sx)
 	return y0, x0, sy - float64(y0), sx - float64(x0)
 }
@@ -119,6 +106,12 @@ func (wp *warp) source(y, x int) (y0, x0 int, fy, fx float64) {
 // inside reports whether all four taps from (y0, x0) lie in the plane.
 func (wp *warp) inside(y0, x0 int) bool {
 	return y0 >= 0 && x0 >= 0 && y0+1 < wp.h && x0+1 < wp.w
+}
+
+// outside reports whether all four taps from (y0, x0) lie outside the
+// plane (and it does not wrap): the pixel reads only the fill value.
+func (wp *warp) outside(y0, x0 int) bool {
+	return !wp.wrap && (y0 < -1 || x0 < -1 || y0 >= wp.h || x0 >= wp.w)
 }
 
 // taps returns output pixel (y, x)'s four input taps, row-major from the
@@ -168,27 +161,38 @@ func (wp *warp) apply(dst, src []float32, fill float32, ylo, yhi int) {
 func (wp *warp) applyPlanes(dst, src []float32, c int, fill, gain, bias []float32, ylo, yhi int) {
 	w := wp.w
 	hw := wp.h * w
-	for j := ylo * w; j < yhi*w; j++ {
-		if b := wp.base[j]; b >= 0 {
-			i, k := int(b), wp.wt[4*j:4*j+4]
-			for ch := range c {
-				p := src[ch*hw : (ch+1)*hw]
-				dst[ch*hw+j] = gain[ch]*(k[0]*p[i]+k[1]*p[i+1]+k[2]*p[i+w]+k[3]*p[i+w+1]) + bias[ch]
-			}
-			continue
-		}
-		idx, wt := wp.taps(j/w, j%w)
-		for ch := range c {
-			p := src[ch*hw : (ch+1)*hw]
-			s := float32(0)
-			for k, i := range idx {
-				if i >= 0 {
-					s += wt[k] * p[i]
-				} else {
-					s += wt[k] * fill[ch]
+	dst, src, fill, gain, bias = dst[:c*hw], src[:c*hw], fill[:c], gain[:c], bias[:c]
+	for y := ylo; y < yhi; y++ {
+		ry, rx := wp.row(y)
+		for x := range w {
+			j := y*w + x
+			y0, x0, fy, fx := wp.point(ry, rx, float64(x)-wp.cx-wp.dx)
+			switch {
+			case wp.inside(y0, x0):
+				k0, k1, k2, k3 := weights(fy, fx)
+				for ch, i := 0, y0*w+x0; ch < c; ch, i = ch+1, i+hw {
+					a, b := src[i:i+2], src[i+w:i+w+2]
+					dst[ch*hw+j] = gain[ch]*(k0*a[0]+k1*a[1]+k2*b[0]+k3*b[1]) + bias[ch]
+				}
+			case wp.outside(y0, x0):
+				for ch := range c {
+					dst[ch*hw+j] = gain[ch]*fill[ch] + bias[ch]
+				}
+			default:
+				idx, wt := wp.taps(y, x)
+				for ch := range c {
+					p := src[ch*hw : (ch+1)*hw]
+					s := float32(0)
+					for k, i := range idx {
+						if i >= 0 {
+							s += wt[k] * p[i]
+						} else {
+							s += wt[k] * fill[ch]
+						}
+					}
+					dst[ch*hw+j] = gain[ch]*s + bias[ch]
 				}
 			}
-			dst[ch*hw+j] = gain[ch]*s + bias[ch]
 		}
 	}
 }
@@ -233,26 +237,34 @@ func (wp *warp) adjointPlanes(dst, g []float32, c int, gain, spare []float32) {
 func (wp *warp) adjointRows(dst, g []float32, c int, gain []float32, ylo, yhi int) {
 	w := wp.w
 	hw := wp.h * w
-	for j := ylo * w; j < yhi*w; j++ {
-		if b := wp.base[j]; b >= 0 {
-			i, k := int(b), wp.wt[4*j:4*j+4]
-			for ch := range c {
-				gj := g[ch*hw+j] * gain[ch]
-				p := dst[ch*hw : (ch+1)*hw]
-				p[i] += k[0] * gj
-				p[i+1] += k[1] * gj
-				p[i+w] += k[2] * gj
-				p[i+w+1] += k[3] * gj
-			}
-			continue
-		}
-		idx, wt := wp.taps(j/w, j%w)
-		for ch := range c {
-			gj := g[ch*hw+j] * gain[ch]
-			p := dst[ch*hw : (ch+1)*hw]
-			for k, i := range idx {
-				if i >= 0 {
-					p[i] += wt[k] * gj
+	dst, g, gain = dst[:c*hw], g[:c*hw], gain[:c]
+	for y := ylo; y < yhi; y++ {
+		ry, rx := wp.row(y)
+		for x := range w {
+			j := y*w + x
+			y0, x0, fy, fx := wp.point(ry, rx, float64(x)-wp.cx-wp.dx)
+			switch {
+			case wp.inside(y0, x0):
+				k0, k1, k2, k3 := weights(fy, fx)
+				for ch, i := 0, y0*w+x0; ch < c; ch, i = ch+1, i+hw {
+					gj := g[ch*hw+j] * gain[ch]
+					a, b := dst[i:i+2], dst[i+w:i+w+2]
+					a[0] += k0 * gj
+					a[1] += k1 * gj
+					b[0] += k2 * gj
+					b[1] += k3 * gj
+				}
+			case wp.outside(y0, x0):
+			default:
+				idx, wt := wp.taps(y, x)
+				for ch := range c {
+					gj := g[ch*hw+j] * gain[ch]
+					p := dst[ch*hw : (ch+1)*hw]
+					for k, i := range idx {
+						if i >= 0 {
+							p[i] += wt[k] * gj
+						}
+					}
 				}
 			}
 		}

@@ -17,7 +17,7 @@ func TestWarpAdjoint(t *testing.T) {
 	} {
 		for range 5 {
 			h, w := 7, 9
-			wp := tf.draw(rng, h, w, nil)
+			wp := tf.draw(rng, h, w)
 			x := make([]float32, h*w)
 			y := make([]float32, h*w)
 			for i := range x {
@@ -43,7 +43,7 @@ func TestWarpGeometry(t *testing.T) {
 	}
 	dst := make([]float32, h*w)
 	// A shift by (1, 2): out(y, x) = in(y-1, x-2), fill -1 outside.
-	newWarp(h, w, 1, 2, 1, 0, false, nil).apply(dst, src, -1, 0, h)
+	newWarp(h, w, 1, 2, 1, 0, false).apply(dst, src, -1, 0, h)
 	want := []float32{-1, -1, -1, -1, -1, -1, 0, 1, -1, -1, 4, 5}
 	for i := range want {
 		if dst[i] != want[i] {
@@ -51,7 +51,7 @@ func TestWarpGeometry(t *testing.T) {
 		}
 	}
 	// The same shift wrapping around (DeepDream's roll).
-	newWarp(h, w, 1, 2, 1, 0, true, nil).apply(dst, src, -1, 0, h)
+	newWarp(h, w, 1, 2, 1, 0, true).apply(dst, src, -1, 0, h)
 	want = []float32{10, 11, 8, 9, 2, 3, 0, 1, 6, 7, 4, 5}
 	for i := range want {
 		if dst[i] != want[i] {
@@ -59,7 +59,7 @@ func TestWarpGeometry(t *testing.T) {
 		}
 	}
 	// A half turn about the centre reverses the image.
-	newWarp(h, w, 0, 0, 1, math.Pi, false, nil).apply(dst, src, -1, 0, h)
+	newWarp(h, w, 0, 0, 1, math.Pi, false).apply(dst, src, -1, 0, h)
 	for i := range dst {
 		if math.Abs(float64(dst[i]-src[h*w-1-i])) > 1e-5 {
 			t.Fatalf("rotation by π: got %v", dst)
@@ -68,7 +68,7 @@ func TestWarpGeometry(t *testing.T) {
 	// Zoom by 2 about the centre of a 1x5 row: out(x) = in(2 + (x-2)/2).
 	row := []float32{0, 10, 20, 30, 40}
 	out := make([]float32, 5)
-	newWarp(1, 5, 0, 0, 2, 0, false, nil).apply(out, row, -1, 0, 1)
+	newWarp(1, 5, 0, 0, 2, 0, false).apply(out, row, -1, 0, 1)
 	wantRow := []float32{10, 15, 20, 25, 30}
 	for i := range wantRow {
 		if math.Abs(float64(out[i]-wantRow[i])) > 1e-5 {
@@ -89,7 +89,7 @@ func BenchmarkWarp224(b *testing.B) {
 	y := make([]float32, 224*224)
 	var wp *warp
 	for b.Loop() {
-		wp = tf.draw(rng, 224, 224, wp)
+		wp = tf.draw(rng, 224, 224)
 		for range 3 {
 			wp.apply(y, x, 0.5, 0, 224)
 			wp.adjoint(x, y)
@@ -103,7 +103,7 @@ func BenchmarkWarp224(b *testing.B) {
 func TestWarpPlanes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	const c, h, w = 3, 8, 11
-	wp := Transforms{Jitter: 3, ScaleMin: 0.7, ScaleMax: 1.3, Rotate: 30}.draw(rng, h, w, nil)
+	wp := Transforms{Jitter: 3, ScaleMin: 0.7, ScaleMax: 1.3, Rotate: 30}.draw(rng, h, w)
 	x := make([]float32, c*h*w)
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
