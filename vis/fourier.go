@@ -324,30 +324,22 @@ func (p *fourierParam) render(px []float32) {
 	}
 }
 
-// finish mixes the colours of z (c planes) and applies the sigmoid.
+// finish mixes the colours of z (c planes) and applies the sigmoid,
+// into sig and px.
 func (p *fourierParam) finish(z, px, sig []float32) {
 	hw := p.h * p.w
 	if !p.decorrelate {
-		parallelRange(p.c*hw, func(lo, hi int) {
-			for j := lo; j < hi; j++ {
-				s := fastSigmoid(float64(z[j]))
-				sig[j], px[j] = s, s
+		parallelRange(p.c*hw, func(lo, hi int) { sigmoidPlane(sig[lo:hi], z[lo:hi]) })
+	} else {
+		var m [3][3]float32
+		for a := range 3 {
+			for b := range 3 {
+				m[a][b] = float32(p.mix[a][b])
 			}
-		})
-		return
-	}
-	m := p.mix
-	parallelRange(hw, func(lo, hi int) {
-		z0, z1, z2 := z[lo:hi], z[hw+lo:hw+hi], z[2*hw+lo:2*hw+hi]
-		s0, s1, s2 := sig[lo:hi], sig[hw+lo:hw+hi], sig[2*hw+lo:2*hw+hi]
-		p0, p1, p2 := px[lo:hi], px[hw+lo:hw+hi], px[2*hw+lo:2*hw+hi]
-		for j, a32 := range z0 {
-			a, b, c := float64(a32), float64(z1[j]), float64(z2[j])
-			y0, y1, y2 := fastSigmoid3(m[0][0]*a+m[0][1]*b+m[0][2]*c, m[1][0]*a+m[1][1]*b+m[1][2]*c, m[2][0]*a+m[2][1]*b+m[2][2]*c)
-			s0[j], s1[j], s2[j] = y0, y1, y2
-			p0[j], p1[j], p2[j] = y0, y1, y2
 		}
-	})
+		parallelRange(hw, func(lo, hi int) { sigmoidMix3(sig, z, hw, lo, hi, &m) })
+	}
+	copy(px, sig)
 }
 
 // backprop applies the chain rule backwards through the sigmoid, the colour
@@ -552,50 +544,4 @@ func parallelTasks(n int, f func(lo, hi int)) {
 func parallelRange(n int, f func(lo, hi int)) {
 	k := min(runtime.GOMAXPROCS(0), max(1, n/4096))
 	parallelFor(k, func(i int) { f(i*n/k, (i+1)*n/k) })
-}
-
-// fastSigmoid3 is fastSigmoid of three values: one call whose three
-// independent chains of arithmetic the processor can overlap.
-func fastSigmoid3(a, b, c float64) (float32, float32, float32) {
-	ta, tb, tc := clampExp(-a), clampExp(-b), clampExp(-c)
-	na := float64(int64(ta*math.Log2E+128.5)) - 128
-	nb := float64(int64(tb*math.Log2E+128.5)) - 128
-	nc := float64(int64(tc*math.Log2E+128.5)) - 128
-	ra, rb, rc := ta-na*math.Ln2, tb-nb*math.Ln2, tc-nc*math.Ln2
-	ea, eb, ec := expPoly(ra), expPoly(rb), expPoly(rc)
-	ea *= math.Float64frombits(uint64(int64(na)+1023) << 52)
-	eb *= math.Float64frombits(uint64(int64(nb)+1023) << 52)
-	ec *= math.Float64frombits(uint64(int64(nc)+1023) << 52)
-	return float32(1 / (1 + ea)), float32(1 / (1 + eb)), float32(1 / (1 + ec))
-}
-
-// clampExp limits the exponent of fastSigmoid to [-80, 80] (NaN to -80).
-func clampExp(t float64) float64 {
-	if t > 80 {
-		return 80
-	} else if t < -80 || t != t {
-		return -80
-	}
-	return t
-}
-
-// expPoly is e^r for |r| <= ln2/2: its Taylor polynomial of degree 7
-// (relative error < 6e-9) in Estrin's form.
-func expPoly(r float64) float64 {
-	r2 := r * r
-	return (1 + r) + r2*(1.0/2+r*(1.0/6)) + r2*r2*((1.0/24+r*(1.0/120))+r2*(1.0/720+r*(1.0/5040)))
-}
-
-// fastSigmoid returns 1/(1+e^-y) to float32 precision (within 2e-7 of it,
-// relative, by TestFastSigmoid) without calling math.Exp: e^-y = 2^n e^r
-// with |r| <= ln2/2, n found by truncating a shifted positive value (not
-// math.Floor, a function call below GOAMD64=v2), and e^r by its Taylor
-// polynomial of degree 7 (relative error < 6e-9) in Estrin's form, whose
-// short dependency chains let the processor overlap neighbouring calls.
-// Beyond |y| = 80 it returns 1 or about e^-80.
-func fastSigmoid(y float64) float32 {
-	t := clampExp(-y)
-	n := float64(int64(t*math.Log2E+128.5)) - 128 // round(t·log2 e), t·log2 e > -116
-	e := expPoly(t-n*math.Ln2) * math.Float64frombits(uint64(int64(n)+1023)<<52)
-	return float32(1 / (1 + e))
 }
