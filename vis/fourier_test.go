@@ -157,4 +157,3 @@ func BenchmarkFourier224(b *testing.B) {
 		p.backprop(px, gv)
 	}
 }
-
