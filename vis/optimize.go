@@ -606,7 +606,14 @@ func (a *adam) step(v, g []float32) {
 	eps := float32(1e-8 * math.Sqrt(c2))
 	parallelRange(len(g), func(lo, hi int) {
 		m, s, v, g := a.m[lo:hi], a.s[lo:hi], v[lo:hi], g[lo:hi]
-		for i, x := range g {
+		j := 0
+		if useAVX { // kernels_amd64.s, for all but the last few values
+			if j = len(g) &^ 7; j > 0 {
+				adamAVX(&v[0], &g[0], &m[0], &s[0], j, k, eps)
+			}
+		}
+		for i := j; i < len(g); i++ {
+			x := g[i]
 			mi := 0.9*m[i] + 0.1*x
 			si := 0.999*s[i] + 0.001*x*x
 			m[i], s[i] = mi, si

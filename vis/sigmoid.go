@@ -8,7 +8,7 @@ import (
 // The logistic sigmoid 1/(1+e^-y) of the Fourier parameterization, about
 // 150,000 of them per 224 x 224 render. On amd64 processors with AVX2 and
 // FMA, sigmoidPlane and sigmoidMix3 run the assembly kernels of
-// sigmoid_amd64.s, eight values at a time (about 8x the scalar code's
+// kernels_amd64.s, eight values at a time (about 8x the scalar code's
 // speed, BenchmarkSigmoid); elsewhere, and for the last few values, the
 // scalar fastSigmoid.
 

@@ -2,7 +2,8 @@
 
 #include "textflag.h"
 
-// AVX2 + FMA kernels of sigmoid.go, eight float32 values at a time:
+// AVX2 + FMA kernels, eight float32 values at a time. The sigmoid of
+// sigmoid.go:
 // s = 1/(1+e^t) with t = -y clamped to [-80, 80] (NaN to -80), and
 // e^t = 2^n e^r, n = round(t log2 e), r = t - n ln 2 (in two parts), e^r by
 // Cephes' expf polynomial (relative error about 1e-7 on |r| <= ln2/2).
@@ -140,5 +141,55 @@ mixloop:
 	JNZ  mixloop
 
 mixdone:
+	VZEROUPPER
+	RET
+
+DATA adamc<>+0x00(SB)/4, $0.9
+DATA adamc<>+0x04(SB)/4, $0.1
+DATA adamc<>+0x08(SB)/4, $0.999
+DATA adamc<>+0x0c(SB)/4, $0.001
+GLOBL adamc<>(SB), RODATA|NOPTR, $16
+
+// func adamAVX(v, grad, m, s *float32, n int, k, eps float32)
+// For n values (a multiple of 8): m = 0.9 m + 0.1 grad, s = 0.999 s +
+// 0.001 grad², v += k m / (sqrt(s) + eps).
+TEXT ·adamAVX(SB), NOSPLIT, $0-48
+	MOVQ v+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), R8
+	MOVQ s+24(FP), R9
+	MOVQ n+32(FP), CX
+	VBROADCASTSS k+40(FP), Y12
+	VBROADCASTSS eps+44(FP), Y13
+	VBROADCASTSS adamc<>+0x00(SB), Y8
+	VBROADCASTSS adamc<>+0x04(SB), Y9
+	VBROADCASTSS adamc<>+0x08(SB), Y10
+	VBROADCASTSS adamc<>+0x0c(SB), Y11
+	SHRQ $3, CX
+	JZ   adamdone
+
+adamloop:
+	VMOVUPS     (SI), Y0
+	VMULPS      (R8), Y8, Y1
+	VFMADD231PS Y9, Y0, Y1 // m
+	VMULPS      Y0, Y0, Y2
+	VMULPS      Y11, Y2, Y2
+	VFMADD231PS (R9), Y10, Y2 // s
+	VMOVUPS     Y1, (R8)
+	VMOVUPS     Y2, (R9)
+	VSQRTPS     Y2, Y2
+	VADDPS      Y13, Y2, Y2
+	VDIVPS      Y2, Y1, Y1
+	VMOVUPS     (DI), Y3
+	VFMADD231PS Y12, Y1, Y3
+	VMOVUPS     Y3, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ  adamloop
+
+adamdone:
 	VZEROUPPER
 	RET

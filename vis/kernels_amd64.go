@@ -4,7 +4,8 @@ package vis
 
 import "golang.org/x/sys/cpu"
 
-// useAVX selects the assembly kernels of sigmoid_amd64.s.
+// useAVX selects the assembly kernels of kernels_amd64.s: the sigmoid of
+// the Fourier parameterization (sigmoid.go) and the Adam step (optimize.go).
 var useAVX = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // sigmoidAVX sets dst[j] to the sigmoid of src[j] for n values, n a
@@ -18,3 +19,8 @@ func sigmoidAVX(dst, src *float32, n int)
 //
 //go:noescape
 func sigmoidMixAVX(dst, src *float32, plane, n int, m *[9]float32)
+
+// adamAVX is adam.step's kernel for n values, n a multiple of 8.
+//
+//go:noescape
+func adamAVX(v, grad, m, s *float32, n int, k, eps float32)
