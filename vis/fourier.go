@@ -117,7 +117,7 @@ type fourierParam struct {
 	ec, es  []float32 // h x nc cos and h x ns sin of 2π·ky·y/fh, ky from 0 and 1 (see dftCache)
 	dc, ds  []float32 // wh x (fw/2+1) c_kx·cos and wh x (fw-1)/2 c_kx·sin of 2π·kx·x/fw, x from 0 and 1
 	ab      []float32 // fh x P·2wh: sums and differences of the scaled rows ky and fh-ky
-	r       []float32 // 2h x P·2wh: rows y Re(E)·S, rows h+y Im(E)·S
+	r       []float32 // h x P·2wh: rows y = 0..h/2 Re(E)·S, then rows y = 1..(h-1)/2 Im(E)·S (see render)
 	u       []float32 // P·h x 2wh: [Re T | -Im T], T = E S (then [Re W | Im W] in backprop)
 	zab     []float32 // P·h x w: the columns x <= fw/2 and the sine parts (see render)
 }
@@ -183,7 +183,7 @@ func (p *fourierParam) dftMatrices() {
 	planes := p.n * p.c
 	ld := planes * 2 * wh
 	p.ab = make([]float32, fh*ld)
-	p.r = make([]float32, 2*h*ld)
+	p.r = make([]float32, h*ld)
 	p.u = make([]float32, planes*h*2*wh)
 	p.zab = make([]float32, planes*h*w)
 }
@@ -284,18 +284,42 @@ func (p *fourierParam) render(px []float32) {
 			}
 		}
 	})
-	// r: rows y cos·sums = Re(E)·S, rows h+y sin·differences = Im(E)·S.
-	model.Sgemm(false, false, h, ld, nc, 1, p.ec, nc, p.ab, ld, 0, p.r, ld)
-	model.Sgemm(false, false, h, ld, ns, 1, p.es, max(ns, 1), p.ab[nc*ld:], ld, 0, p.r[h*ld:], ld)
+	// r: rows y = 0..h/2 of cos·sums = Re(E)·S, then rows y = 1..ys of
+	// sin·differences = Im(E)·S. As the grid is the image's (fh = h), rows
+	// y and h-y of the cosines are equal and those of the sines opposite:
+	// the other rows of Re(E)·S repeat these and those of Im(E)·S negate
+	// them, so the products need only half the rows.
+	yc, ys := cosRows(h), sinRows(h)
+	model.Sgemm(false, false, yc, ld, nc, 1, p.ec, nc, p.ab, ld, 0, p.r, ld)
+	if ys > 0 && ns > 0 {
+		model.Sgemm(false, false, ys, ld, ns, 1, p.es[ns:], ns, p.ab[nc*ld:], ld, 0, p.r[yc*ld:], ld)
+	}
 	// u = [Re T | -Im T] with T = E S.
 	parallelTasks(h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
-			c, s := p.r[y*ld:(y+1)*ld], p.r[(h+y)*ld:(h+y+1)*ld]
+			m := min(y, h-y) // the row of r, and whether the sines negate
+			c, s := p.r[m*ld:(m+1)*ld], []float32(nil)
+			if m > 0 && m <= ys {
+				s = p.r[(yc+m-1)*ld : (yc+m)*ld]
+			}
 			for q := range planes {
 				dst := p.u[(q*h+y)*row : (q*h+y+1)*row]
-				cq, sq := c[q*row:(q+1)*row], s[q*row:(q+1)*row]
-				for kx := range wh {
-					dst[kx], dst[wh+kx] = cq[2*kx]-sq[2*kx+1], -(cq[2*kx+1] + sq[2*kx])
+				cq := c[q*row : (q+1)*row]
+				switch {
+				case s == nil:
+					for kx := range wh {
+						dst[kx], dst[wh+kx] = cq[2*kx], -cq[2*kx+1]
+					}
+				case m == y:
+					sq := s[q*row : (q+1)*row]
+					for kx := range wh {
+						dst[kx], dst[wh+kx] = cq[2*kx]-sq[2*kx+1], -(cq[2*kx+1] + sq[2*kx])
+					}
+				default:
+					sq := s[q*row : (q+1)*row]
+					for kx := range wh {
+						dst[kx], dst[wh+kx] = cq[2*kx]+sq[2*kx+1], -(cq[2*kx+1] - sq[2*kx])
+					}
 				}
 			}
 		}
@@ -407,27 +431,48 @@ func (p *fourierParam) spectrumGrad(gz, gv []float32) {
 	})
 	model.Sgemm(false, true, planes*h, wh, xc, 1, p.zab, w, p.dc, xc, 0, p.u, row)
 	model.Sgemm(false, true, planes*h, wh, xs, 1, p.zab[xc:], w, p.ds, max(xs, 1), 0, p.u[wh:], row)
-	// r: rows y hold [Re W, Im W], rows h+y [-Im W, Re W] (interleaved per
-	// kx), so that Re(E)ᵀ·(rows y) + Im(E)ᵀ·(rows h+y) = [Re M, Im M] with
-	// M = Eᵀ W.
-	parallelTasks(h, func(lo, hi int) {
+	// M = Eᵀ W. Row ky of Re(E)ᵀ·W sums cos(2π·ky·y/h)·W[y] over y, in
+	// which rows y and h-y share their cosine (and negate their sine, as
+	// fh = h; see render): so r's rows y = 0..h/2 hold [Re W, Im W] of
+	// rows y and h-y added, and its rows yc+y-1 (y = 1..ys) [-Im W, Re W]
+	// of row y less row h-y (interleaved per kx), and
+	// cosᵀ·(the first) + sinᵀ·(the second) = [Re M, Im M].
+	yc, ys := cosRows(h), sinRows(h)
+	parallelTasks(yc, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
-			c, s := p.r[y*ld:(y+1)*ld], p.r[(h+y)*ld:(h+y+1)*ld]
+			c := p.r[y*ld : (y+1)*ld]
+			var s []float32
+			if y > 0 && y <= ys {
+				s = p.r[(yc+y-1)*ld : (yc+y)*ld]
+			}
 			for q := range planes {
-				src := p.u[(q*h+y)*row : (q*h+y+1)*row]
-				cq, sq := c[q*row:(q+1)*row], s[q*row:(q+1)*row]
+				a := p.u[(q*h+y)*row : (q*h+y+1)*row]
+				cq := c[q*row : (q+1)*row]
+				if y == 0 || 2*y == h {
+					for kx := range wh {
+						cq[2*kx], cq[2*kx+1] = a[kx], a[wh+kx]
+					}
+					continue
+				}
+				b := p.u[(q*h+h-y)*row : (q*h+h-y+1)*row]
+				sq := s[q*row : (q+1)*row]
 				for kx := range wh {
-					re, im := src[kx], src[wh+kx]
-					cq[2*kx], cq[2*kx+1] = re, im
-					sq[2*kx], sq[2*kx+1] = -im, re
+					re, im, reb, imb := a[kx], a[wh+kx], b[kx], b[wh+kx]
+					cq[2*kx], cq[2*kx+1] = re+reb, im+imb
+					sq[2*kx], sq[2*kx+1] = imb-im, re-reb
 				}
 			}
 		}
 	})
-	// ab: rows 0..half cosᵀ·(rows y of r), rows half+1.. sinᵀ·(rows h+y);
-	// row ky of M is their sum, row fh-ky their difference.
-	model.Sgemm(true, false, nc, ld, h, 1, p.ec, nc, p.r, ld, 0, p.ab, ld)
-	model.Sgemm(true, false, ns, ld, h, 1, p.es, max(ns, 1), p.r[h*ld:], ld, 0, p.ab[nc*ld:], ld)
+	// ab: rows 0..half cosᵀ·(the first rows of r), rows half+1..
+	// sinᵀ·(the others); row ky of M is their sum, row fh-ky their
+	// difference.
+	model.Sgemm(true, false, nc, ld, yc, 1, p.ec, nc, p.r, ld, 0, p.ab, ld)
+	if ys > 0 && ns > 0 {
+		model.Sgemm(true, false, ns, ld, ys, 1, p.es[ns:], ns, p.r[yc*ld:], ld, 0, p.ab[nc*ld:], ld)
+	} else {
+		clear(p.ab[nc*ld:])
+	}
 	norm := float32(1 / float64(fh*p.fw))
 	parallelTasks(nc, func(lo, hi int) {
 		for ky := lo; ky < hi; ky++ {
