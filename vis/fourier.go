@@ -167,12 +167,14 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 //
 // with c_kx = 2 but 1 for the DC and Nyquist columns (whose imaginary part
 // then multiplies sin 0 = sin πx = 0): what a Hermitian-extended inverse
-// FFT computes (for an even fw; an odd one has no Nyquist column). Rows ky
-// and fh-ky of E share their cosines and negate their sines, so Re(E)·S =
-// cos·(S[ky] + S[fh-ky]) and Im(E)·S = sin·(S[ky] - S[fh-ky]) over half the
-// rows; likewise columns x and fw-x of D, so z[x] and z[fw-x] are the sum
-// and difference of a cosine and a sine part computed once. As products of
-// real matrices on the BLAS this runs faster here than
+// FFT computes (for an even fw; an odd one has no Nyquist column).
+// Columns ky and fh-ky of E share their cosines and negate their sines, so
+// Re(E)·S = cos·(S[ky] + S[fh-ky]) and Im(E)·S = sin·(S[ky] - S[fh-ky])
+// over half the columns; so do its rows y and h-y (fh = h), so these
+// products are computed for half the rows too; likewise columns x and fw-x
+// of D, so z[x] and z[fw-x] are the sum and difference of a cosine and a
+// sine part computed once. As products of real matrices on the BLAS this
+// runs faster here than
 // the radix-2 FFTs of a 256 x 256 grid it replaced (BenchmarkFourier224),
 // at float32 precision (TestFourierRoundTrip), and needs no power-of-two
 // grid.
