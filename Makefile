@@ -59,6 +59,8 @@ test: setup setup-test testdata-torch vet
 	@# skipped under -race (slow, and no concurrency in them); they run here without it.
 	$(GO) test -count=1 -run "TestTorchReferences|TestRealModels" ./model/
 	$(GO) test -count=1 -run "TestTorchRef" ./vis/
+	@# The scalar Go code that stands in for vis's AVX2 kernels on other processors.
+	$(GO) test -count=1 -tags purego -run "Sigmoid|Adam|Fourier|Optimize" ./vis/
 
 # A real run of the explorer under Xvfb, grabbed to a PNG (OUT=path).
 screenshot: setup-test build
