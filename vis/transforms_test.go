@@ -144,3 +144,55 @@ func TestWarpPlanes(t *testing.T) {
 		}
 	}
 }
+
+// TestWarpTaps: applyPlanes (whose pixels inside the plane skip taps)
+// gives, bit for bit, the sum over each pixel's taps that taps returns (the fill
+// value where none is inside), on several sizes, transforms and channel
+// counts.
+func TestWarpTaps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	lucid, _ := Preset("lucid")
+	for _, tc := range []struct {
+		tf      Transforms
+		c, h, w int
+	}{
+		{lucid.Transforms, 3, 224, 224},
+		{Transforms{Jitter: 5, ScaleMin: 0.5, ScaleMax: 1.5, Rotate: 60}, 3, 37, 53},
+		{Transforms{Jitter: 9, Wrap: true}, 1, 24, 40},
+		{Transforms{ScaleMin: 0.9, ScaleMax: 1.1, Rotate: 180}, 2, 64, 19},
+	} {
+		for range 4 {
+			wp := tc.tf.draw(rng, tc.h, tc.w)
+			hw := tc.h * tc.w
+			src := make([]float32, tc.c*hw)
+			for i := range src {
+				src[i] = float32(rng.NormFloat64())
+			}
+			fill, gain, bias := make([]float32, tc.c), make([]float32, tc.c), make([]float32, tc.c)
+			for ch := range tc.c {
+				fill[ch], gain[ch], bias[ch] = float32(ch)-0.5, 1.5+float32(ch), -0.25*float32(ch)
+			}
+			got := make([]float32, tc.c*hw)
+			wp.applyPlanes(got, src, tc.c, fill, gain, bias, 0, tc.h)
+			for j := range hw {
+				idx, wt := wp.taps(j/tc.w, j%tc.w)
+				for ch := range tc.c {
+					s := float32(0)
+					for k, i := range idx {
+						if i >= 0 {
+							s += wt[k] * src[ch*hw+int(i)]
+						} else {
+							s += wt[k] * fill[ch]
+						}
+					}
+					if idx == [4]int32{-1, -1, -1, -1} {
+						s = fill[ch] // no taps inside: the fill itself
+					}
+					if want := gain[ch]*s + bias[ch]; got[ch*hw+j] != want {
+						t.Fatalf("%+v %dx%d: pixel %d plane %d = %g, want %g", tc.tf, tc.h, tc.w, j, ch, got[ch*hw+j], want)
+					}
+				}
+			}
+		}
+	}
+}
