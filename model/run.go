@@ -49,8 +49,29 @@ func (m *Model) Run(x *Tensor) (*Activations, error) {
 	return m.Forward(map[string]*Tensor{m.Inputs[0].Name: x})
 }
 
+// RunTo feeds x to the model's first input and computes only the layers
+// the wanted ones depend on (all when none is named); the others have no
+// value in the result. An optimization whose objective reads a shallow
+// layer thus skips the rest of the network, and Backward from that layer
+// needs nothing more.
+func (m *Model) RunTo(x *Tensor, want ...string) (*Activations, error) {
+	if len(m.Inputs) == 0 {
+		return nil, fmt.Errorf("model %s has no inputs", m.Name)
+	}
+	needed, err := m.neededSlots(want)
+	if err != nil {
+		return nil, err
+	}
+	return m.forward(map[string]*Tensor{m.Inputs[0].Name: x}, needed)
+}
+
 // Forward feeds the named graph inputs and computes every layer.
 func (m *Model) Forward(feeds map[string]*Tensor) (*Activations, error) {
+	return m.forward(feeds, nil)
+}
+
+// forward computes the layers whose slots needed marks (all when nil).
+func (m *Model) forward(feeds map[string]*Tensor, needed []bool) (*Activations, error) {
 	s := m.getScratch()
 	vals := make([]*Tensor, len(m.values))
 	for slot, c := range m.consts {
@@ -69,6 +90,9 @@ func (m *Model) Forward(feeds map[string]*Tensor) (*Activations, error) {
 		vals[m.index[in.Name]] = x
 	}
 	for _, n := range m.nodes {
+		if needed != nil && !slices.ContainsFunc(n.outputs, func(o int) bool { return o >= 0 && needed[o] }) {
+			continue
+		}
 		in := make([]*Tensor, len(n.inputs))
 		for j, slot := range n.inputs {
 			if slot >= 0 {

@@ -466,7 +466,7 @@ func (r *run) gradient(train bool) ([]float64, error) {
 			xs[i] = model.FromData(xi, 1, r.c, r.h, r.w)
 		}
 		t0 := time.Now()
-		a, err := m.Run(xs[i])
+		a, err := m.RunTo(xs[i], r.layers...) // the objective's layers, and what they need
 		r.netTime += time.Since(t0)
 		if err != nil {
 			return nil, err

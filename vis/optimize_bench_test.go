@@ -51,7 +51,7 @@ func BenchmarkOptimizeOverhead(b *testing.B) {
 			}
 			plain := func() error {
 				for range steps {
-					a, err := m.Run(x)
+					a, err := m.RunTo(x, in.Name, layer) // as Optimize: up to the objective's layer
 					if err != nil {
 						return err
 					}
@@ -67,7 +67,7 @@ func BenchmarkOptimizeOverhead(b *testing.B) {
 					}
 					a.Release()
 				}
-				a, err := m.Run(x)
+				a, err := m.RunTo(x, in.Name, layer)
 				if err != nil {
 					return err
 				}
