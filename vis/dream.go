@@ -261,7 +261,7 @@ func (t *tiler) gradient(src, g []float32, dy, dx int) ([]float64, error) {
 // returns the value and the gradient w.r.t. the input.
 func (t *tiler) pass(x *model.Tensor) (float64, []float32, error) {
 	t0 := time.Now()
-	a, err := t.m.Run(x)
+	a, err := t.m.RunTo(x, t.layers...)
 	t.netTime += time.Since(t0)
 	if err != nil {
 		return 0, nil, err

@@ -32,7 +32,7 @@ func LayerValue(m *model.Model, x *model.Tensor, layer string) (*model.Tensor, e
 	if _, err := m.Layer(layer); err != nil {
 		return nil, err
 	}
-	a, err := m.Run(x)
+	a, err := m.RunTo(x, layer)
 	if err != nil {
 		return nil, err
 	}
