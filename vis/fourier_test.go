@@ -60,7 +60,7 @@ func TestFourierZeroSpectrum(t *testing.T) {
 // TestFourierBackprop checks the parameterization's chain rule against
 // finite differences of J = Σ w·pixels.
 func TestFourierBackprop(t *testing.T) {
-	for _, tc := range []struct{ c, h, w int }{{3, 6, 8}, {3, 5, 7}, {1, 4, 5}} {
+	for _, tc := range []struct{ c, h, w int }{{3, 6, 8}, {3, 5, 7}, {1, 4, 5}, {3, 8, 6}, {2, 12, 7}} {
 		p := newFourierParam(2, tc.c, tc.h, tc.w, 1, true, true)
 		rng := rand.New(rand.NewPCG(3, 4))
 		for i := range p.v {
