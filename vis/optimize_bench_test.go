@@ -162,3 +162,36 @@ func BenchmarkOptimizeParts(b *testing.B) {
 		b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
 	})
 }
+
+// BenchmarkRegularizerOverhead times Yosinski et al.'s four presets
+// (pixels, normalized steps, decay, blur, norm and contribution clipping)
+// on the same layers, each run against the network passes inside it
+// (OptResult.NetTime): overhead-in-run-% is the rest, the regularizers,
+// the optimizer and the objective. Run with
+//
+//	go test ./vis -run '^$' -bench RegularizerOverhead -benchtime 3x
+func BenchmarkRegularizerOverhead(b *testing.B) {
+	m, sc := loadBenchModel(b, filepath.Join(sharedDir(), "models", "tiny_darknet.onnx"))
+	space := NewPixelSpace(sc, m.Input().Shape[1])
+	for _, preset := range []string{"yosinski1", "yosinski2", "yosinski3", "yosinski4"} {
+		for _, layer := range []string{"conv2", "conv8", "conv14"} {
+			b.Run(preset+"/"+layer, func(b *testing.B) {
+				rec, err := Preset(preset)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rec.Steps = 50
+				inRun := math.Inf(1)
+				for b.Loop() {
+					res, err := Optimize(context.Background(), &Optimization{Model: m, Space: space,
+						Objective: Activation(Target{Layer: layer, Unit: 3}), Recipe: rec, Seed: 1})
+					if err != nil {
+						b.Fatal(err)
+					}
+					inRun = min(inRun, float64(res.Elapsed)/float64(res.NetTime))
+				}
+				b.ReportMetric(100*(inRun-1), "overhead-in-run-%")
+			})
+		}
+	}
+}

@@ -45,9 +45,8 @@ func (r Regularizer) apply(step int, v, g []float32, n, c, h, w int) {
 		}
 	}
 	if r.BlurEvery > 0 && r.BlurSigma > 0 && step%r.BlurEvery == 0 {
-		buf := make([]float64, hw)
-		for pl := range n * c {
-			plane := v[pl*hw : (pl+1)*hw]
+		parallelFor(n*c, func(pl int) { // the planes concurrently
+			plane, buf := v[pl*hw:(pl+1)*hw], make([]float64, hw)
 			for j, p := range plane {
 				buf[j] = float64(p)
 			}
@@ -55,7 +54,7 @@ func (r Regularizer) apply(step int, v, g []float32, n, c, h, w int) {
 			for j, b := range buf {
 				plane[j] = float32(b)
 			}
-		}
+		})
 	}
 	if r.NormPct <= 0 && r.ContribPct <= 0 {
 		return
@@ -102,19 +101,72 @@ func greyBelow(img []float32, score []float64, pct float64, c, hw int) {
 	}
 }
 
-// percentile returns the pct-th percentile (0..100) of v.
+// percentile returns the pct-th percentile (0..100) of v (NaN counting as
+// +Inf). It selects the two order statistics it needs in linear time
+// (Hoare's quickselect) rather than sorting: the regularizers take it of
+// every image's 50,176 pixels at every step.
 func percentile(v []float64, pct float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
-	s := slices.Clone(v)
-	slices.Sort(s)
+	s := make([]float64, len(v))
+	for i, x := range v {
+		if x != x {
+			x = math.Inf(1)
+		}
+		s[i] = x
+	}
 	pos := math.Min(math.Max(pct, 0), 100) / 100 * float64(len(s)-1)
 	i := int(pos)
+	a := selectNth(s, i) // s[:i] <= a <= s[i+1:]
 	if i+1 >= len(s) {
-		return s[len(s)-1]
+		return a
 	}
-	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
+	return a + (pos-float64(i))*(slices.Min(s[i+1:])-a)
+}
+
+// selectNth reorders s so that s[n] is the value a sort would put there,
+// with no larger value before it and no smaller one after, and returns it.
+// s must hold no NaN.
+func selectNth(s []float64, n int) float64 {
+	lo, hi := 0, len(s)-1
+	for lo < hi {
+		// Median of three as the pivot, then Hoare's partition.
+		mid := lo + (hi-lo)/2
+		if s[mid] < s[lo] {
+			s[mid], s[lo] = s[lo], s[mid]
+		}
+		if s[hi] < s[lo] {
+			s[hi], s[lo] = s[lo], s[hi]
+		}
+		if s[hi] < s[mid] {
+			s[hi], s[mid] = s[mid], s[hi]
+		}
+		pivot := s[mid]
+		i, j := lo, hi
+		for i <= j {
+			for s[i] < pivot {
+				i++
+			}
+			for pivot < s[j] {
+				j--
+			}
+			if i <= j {
+				s[i], s[j] = s[j], s[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case n <= j:
+			hi = j
+		case n >= i:
+			lo = i
+		default:
+			return s[n] // between j and i: equal to the pivot
+		}
+	}
+	return s[n]
 }
 
 // Presets are the named recipes. "lucid" is the default of activation

@@ -2,6 +2,8 @@ package vis
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -59,6 +61,53 @@ func TestPercentile(t *testing.T) {
 	for _, tc := range []struct{ pct, want float64 }{{0, 1}, {100, 4}, {50, 2.5}, {25, 1.75}} {
 		if got := percentile(v, tc.pct); math.Abs(got-tc.want) > 1e-12 {
 			t.Errorf("percentile(%v, %g) = %g, want %g", v, tc.pct, got, tc.want)
+		}
+	}
+}
+
+// TestPercentileSelect: percentile by quickselect equals the sorted
+// order statistics' interpolation exactly, on random values with many
+// ties, lengths from 1, every percentile from 0 to 100, NaN and infinities.
+func TestPercentileSelect(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for trial := range 300 {
+		n := 1 + trial%37
+		if trial%10 == 0 {
+			n = 50176 / (1 + trial%7)
+		}
+		v := make([]float64, n)
+		for i := range v {
+			switch rng.IntN(10) {
+			case 0:
+				v[i] = math.NaN()
+			case 1:
+				v[i] = math.Inf(1 - 2*rng.IntN(2))
+			case 2, 3, 4:
+				v[i] = float64(rng.IntN(4)) // ties
+			default:
+				v[i] = rng.NormFloat64()
+			}
+		}
+		pct := 100 * rng.Float64()
+		if trial%5 == 0 {
+			pct = float64(25 * rng.IntN(5))
+		}
+		s := slices.Clone(v)
+		for i, x := range s {
+			if math.IsNaN(x) {
+				s[i] = math.Inf(1)
+			}
+		}
+		slices.Sort(s)
+		pos := pct / 100 * float64(n-1)
+		i := int(pos)
+		want := s[i]
+		if i+1 < n {
+			want = s[i] + (pos-float64(i))*(s[i+1]-s[i])
+		}
+		got := percentile(v, pct)
+		if got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+			t.Fatalf("n %d, pct %g: percentile %g, sorted %g", n, pct, got, want)
 		}
 	}
 }

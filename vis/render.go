@@ -264,23 +264,33 @@ func gaussianBlur(v []float64, h, w int, sigma float64) {
 		}
 		return i
 	}
+	// Rows, then columns; each sum runs over the taps in order, so that
+	// the interior loops (no reflection) give what the border ones would.
 	tmp := make([]float64, len(v))
 	for y := range h {
+		row, out := v[y*w:(y+1)*w], tmp[y*w:(y+1)*w]
 		for x := range w {
 			s := 0.0
-			for i, kv := range k {
-				s += kv * v[y*w+reflect(x+i-r, w)]
+			if x >= r && x+r < w {
+				for i, kv := range row[x-r : x+r+1][:len(k)] {
+					s += k[i] * kv
+				}
+			} else {
+				for i, kv := range k {
+					s += kv * row[reflect(x+i-r, w)]
+				}
 			}
-			tmp[y*w+x] = s
+			out[x] = s
 		}
 	}
 	for y := range h {
-		for x := range w {
-			s := 0.0
-			for i, kv := range k {
-				s += kv * tmp[reflect(y+i-r, h)*w+x]
+		out := v[y*w : (y+1)*w]
+		clear(out)
+		for i, kv := range k {
+			src := tmp[reflect(y+i-r, h)*w:][:w]
+			for x, t := range src {
+				out[x] += kv * t
 			}
-			v[y*w+x] = s
 		}
 	}
 }

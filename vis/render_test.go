@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -184,6 +185,71 @@ func TestGaussianBlur(t *testing.T) {
 	gaussianBlur(v, 5, 5, 1)
 	if !(v[0] > v[1] && v[1] > v[2] && math.Abs(v[1]-v[5]) < 1e-15) {
 		t.Errorf("corner impulse blurred to %v", v)
+	}
+}
+
+// TestGaussianBlurDirect: gaussianBlur equals, bit for bit, the direct
+// separable sums over reflected taps (rows first, taps in order) on random
+// planes, small ones whose every pixel is near a border included.
+func TestGaussianBlurDirect(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	reflect := func(i, n int) int {
+		for n > 1 && (i < 0 || i >= n) {
+			if i < 0 {
+				i = -i
+			} else {
+				i = 2*(n-1) - i
+			}
+		}
+		if n == 1 {
+			return 0
+		}
+		return i
+	}
+	for _, tc := range []struct {
+		h, w  int
+		sigma float64
+	}{{1, 1, 1}, {2, 3, 0.5}, {5, 5, 1}, {7, 4, 2}, {31, 40, 1}, {224, 224, 0.5}} {
+		v := make([]float64, tc.h*tc.w)
+		for i := range v {
+			v[i] = rng.NormFloat64()
+		}
+		r := int(math.Round(4 * tc.sigma))
+		k := make([]float64, 2*r+1)
+		sum := 0.0
+		for i := range k {
+			d := float64(i - r)
+			k[i] = math.Exp(-d * d / (2 * tc.sigma * tc.sigma))
+			sum += k[i]
+		}
+		for i := range k {
+			k[i] /= sum
+		}
+		tmp, want := make([]float64, len(v)), make([]float64, len(v))
+		for y := range tc.h {
+			for x := range tc.w {
+				s := 0.0
+				for i, kv := range k {
+					s += kv * v[y*tc.w+reflect(x+i-r, tc.w)]
+				}
+				tmp[y*tc.w+x] = s
+			}
+		}
+		for y := range tc.h {
+			for x := range tc.w {
+				s := 0.0
+				for i, kv := range k {
+					s += kv * tmp[reflect(y+i-r, tc.h)*tc.w+x]
+				}
+				want[y*tc.w+x] = s
+			}
+		}
+		gaussianBlur(v, tc.h, tc.w, tc.sigma)
+		for i := range v {
+			if v[i] != want[i] {
+				t.Fatalf("%dx%d σ %g: pixel %d = %g, want %g", tc.h, tc.w, tc.sigma, i, v[i], want[i])
+			}
+		}
 	}
 }
 
