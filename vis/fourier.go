@@ -552,16 +552,29 @@ func (p *pixelParam) render(px []float32)        { copy(px, p.v) }
 func (p *pixelParam) backprop(gpx, gv []float32) { copy(gv, gpx) }
 
 func (p *pixelParam) project() {
-	for i, x := range p.v {
-		lo, hi := float32(0), float32(1)
-		if p.lo != nil {
-			lo, hi = p.lo[i], p.hi[i]
+	parallelRange(len(p.v), func(a, b int) {
+		v := p.v[a:b]
+		if p.lo == nil {
+			for i, x := range v {
+				if !(x >= 0) { // also NaN
+					x = 0
+				} else if x > 1 {
+					x = 1
+				}
+				v[i] = x
+			}
+			return
 		}
-		if !(x >= lo) { // also NaN
-			x = lo
+		lo, hi := p.lo[a:b:b], p.hi[a:b:b]
+		for i, x := range v {
+			if !(x >= lo[i]) {
+				x = lo[i]
+			} else if x > hi[i] {
+				x = hi[i]
+			}
+			v[i] = x
 		}
-		p.v[i] = min(x, hi)
-	}
+	})
 }
 
 // parallelFor runs f(0) .. f(n-1) concurrently and waits for them.

@@ -656,9 +656,11 @@ func (o normalized) step(v, g []float32) {
 		return
 	}
 	k := o.lr * float64(len(g)) / s
-	for i, gi := range g {
-		v[i] += float32(k * float64(gi))
-	}
+	parallelRange(len(g), func(a, b int) {
+		for i, gi := range g[a:b] {
+			v[a+i] += float32(k * float64(gi))
+		}
+	})
 }
 
 // signStep is the fast gradient sign step: v += lr sign(g).

@@ -40,9 +40,11 @@ func (r Regularizer) apply(step int, v, g []float32, n, c, h, w int) {
 	hw := h * w
 	if r.Decay != 0 {
 		k := float32(1 - r.Decay)
-		for i, p := range v {
-			v[i] = 0.5 + k*(p-0.5)
-		}
+		parallelRange(len(v), func(a, b int) {
+			for i, p := range v[a:b] {
+				v[a+i] = 0.5 + k*(p-0.5)
+			}
+		})
 	}
 	if r.BlurEvery > 0 && r.BlurSigma > 0 && step%r.BlurEvery == 0 {
 		parallelFor(n*c, func(pl int) { // the planes concurrently
@@ -63,25 +65,29 @@ func (r Regularizer) apply(step int, v, g []float32, n, c, h, w int) {
 	for i := range n {
 		img := v[i*c*hw : (i+1)*c*hw]
 		if r.NormPct > 0 {
-			for j := range hw {
-				s := 0.0
-				for ch := range c {
-					d := float64(img[ch*hw+j]) - 0.5
-					s += d * d
+			parallelRange(hw, func(a, b int) {
+				for j := a; j < b; j++ {
+					s := 0.0
+					for ch := range c {
+						d := float64(img[ch*hw+j]) - 0.5
+						s += d * d
+					}
+					score[j] = math.Sqrt(s)
 				}
-				score[j] = math.Sqrt(s)
-			}
+			})
 			greyBelow(img, score, r.NormPct, c, hw)
 		}
 		if r.ContribPct > 0 {
 			grad := g[i*c*hw : (i+1)*c*hw]
-			for j := range hw {
-				s := 0.0
-				for ch := range c {
-					s += (float64(img[ch*hw+j]) - 0.5) * float64(grad[ch*hw+j])
+			parallelRange(hw, func(a, b int) {
+				for j := a; j < b; j++ {
+					s := 0.0
+					for ch := range c {
+						s += (float64(img[ch*hw+j]) - 0.5) * float64(grad[ch*hw+j])
+					}
+					score[j] = math.Abs(s)
 				}
-				score[j] = math.Abs(s)
-			}
+			})
 			greyBelow(img, score, r.ContribPct, c, hw)
 		}
 	}
