@@ -3,7 +3,6 @@ package vis
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 )
 
@@ -98,13 +97,15 @@ func (r Regularizer) apply(step int, v, g []float32, n, c, h, w int) {
 // like numpy's percentile).
 func greyBelow(img []float32, score []float64, pct float64, c, hw int) {
 	thr := percentile(score, pct)
-	for j, s := range score {
-		if s < thr {
-			for ch := range c {
-				img[ch*hw+j] = 0.5
+	parallelRange(hw, func(a, b int) {
+		for j := a; j < b; j++ {
+			if score[j] < thr {
+				for ch := range c {
+					img[ch*hw+j] = 0.5
+				}
 			}
 		}
-	}
+	})
 }
 
 // percentile returns the pct-th percentile (0..100) of v (NaN counting as
@@ -128,7 +129,13 @@ func percentile(v []float64, pct float64) float64 {
 	if i+1 >= len(s) {
 		return a
 	}
-	return a + (pos-float64(i))*(slices.Min(s[i+1:])-a)
+	b := s[i+1] // the least of s[i+1:] (no NaN there)
+	for _, x := range s[i+2:] {
+		if x < b {
+			b = x
+		}
+	}
+	return a + (pos-float64(i))*(b-a)
 }
 
 // selectNth reorders s so that s[n] is the value a sort would put there,
