@@ -292,10 +292,11 @@ func (p *fourierParam) render(px []float32) {
 	// the other rows of Re(E)·S repeat these and those of Im(E)·S negate
 	// them, so the products need only half the rows.
 	yc, ys := cosRows(h), sinRows(h)
-	model.Sgemm(false, false, yc, ld, nc, 1, p.ec, nc, p.ab, ld, 0, p.r, ld)
-	if ys > 0 && ns > 0 {
-		model.Sgemm(false, false, ys, ld, ns, 1, p.es[ns:], ns, p.ab[nc*ld:], ld, 0, p.r[yc*ld:], ld)
-	}
+	both(func() { model.Sgemm(false, false, yc, ld, nc, 1, p.ec, nc, p.ab, ld, 0, p.r, ld) }, func() {
+		if ys > 0 && ns > 0 {
+			model.Sgemm(false, false, ys, ld, ns, 1, p.es[ns:], ns, p.ab[nc*ld:], ld, 0, p.r[yc*ld:], ld)
+		}
+	})
 	// u = [Re T | -Im T] with T = E S.
 	parallelTasks(h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
@@ -331,8 +332,8 @@ func (p *fourierParam) render(px []float32) {
 	// cos - sin.
 	xc, xs := cosRows(p.fw), sinRows(p.fw)
 	norm := float32(1 / float64(fh*p.fw))
-	model.Sgemm(false, false, planes*h, xc, wh, norm, p.u, row, p.dc, xc, 0, p.zab, w)
-	model.Sgemm(false, false, planes*h, xs, wh, norm, p.u[wh:], row, p.ds, max(xs, 1), 0, p.zab[xc:], w)
+	both(func() { model.Sgemm(false, false, planes*h, xc, wh, norm, p.u, row, p.dc, xc, 0, p.zab, w) },
+		func() { model.Sgemm(false, false, planes*h, xs, wh, norm, p.u[wh:], row, p.ds, max(xs, 1), 0, p.zab[xc:], w) })
 	parallelTasks(planes*h, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			src, dst := p.zab[i*w:(i+1)*w], p.z[i*w:(i+1)*w]
@@ -431,8 +432,8 @@ func (p *fourierParam) spectrumGrad(gz, gv []float32) {
 			}
 		}
 	})
-	model.Sgemm(false, true, planes*h, wh, xc, 1, p.zab, w, p.dc, xc, 0, p.u, row)
-	model.Sgemm(false, true, planes*h, wh, xs, 1, p.zab[xc:], w, p.ds, max(xs, 1), 0, p.u[wh:], row)
+	both(func() { model.Sgemm(false, true, planes*h, wh, xc, 1, p.zab, w, p.dc, xc, 0, p.u, row) },
+		func() { model.Sgemm(false, true, planes*h, wh, xs, 1, p.zab[xc:], w, p.ds, max(xs, 1), 0, p.u[wh:], row) })
 	// M = Eᵀ W. Row ky of Re(E)ᵀ·W sums cos(2π·ky·y/h)·W[y] over y, in
 	// which rows y and h-y share their cosine (and negate their sine, as
 	// fh = h; see render): so r's rows y = 0..h/2 hold [Re W, Im W] of
@@ -469,12 +470,13 @@ func (p *fourierParam) spectrumGrad(gz, gv []float32) {
 	// ab: rows 0..half cosᵀ·(the first rows of r), rows half+1..
 	// sinᵀ·(the others); row ky of M is their sum, row fh-ky their
 	// difference.
-	model.Sgemm(true, false, nc, ld, yc, 1, p.ec, nc, p.r, ld, 0, p.ab, ld)
-	if ys > 0 && ns > 0 {
-		model.Sgemm(true, false, ns, ld, ys, 1, p.es[ns:], ns, p.r[yc*ld:], ld, 0, p.ab[nc*ld:], ld)
-	} else {
-		clear(p.ab[nc*ld:])
-	}
+	both(func() { model.Sgemm(true, false, nc, ld, yc, 1, p.ec, nc, p.r, ld, 0, p.ab, ld) }, func() {
+		if ys > 0 && ns > 0 {
+			model.Sgemm(true, false, ns, ld, ys, 1, p.es[ns:], ns, p.r[yc*ld:], ld, 0, p.ab[nc*ld:], ld)
+		} else {
+			clear(p.ab[nc*ld:])
+		}
+	})
 	norm := float32(1 / float64(fh*p.fw))
 	parallelTasks(nc, func(lo, hi int) {
 		for ky := lo; ky < hi; ky++ {
@@ -588,6 +590,17 @@ func parallelFor(n int, f func(i int)) {
 		wg.Go(func() { f(i) })
 	}
 	wg.Wait()
+}
+
+// both runs f and g concurrently and waits for them.
+func both(f, g func()) {
+	parallelFor(2, func(i int) {
+		if i == 0 {
+			f()
+		} else {
+			g()
+		}
+	})
 }
 
 // parallelTasks splits [0, n) into one chunk per processor (at most n)
