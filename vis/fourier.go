@@ -333,7 +333,9 @@ func (p *fourierParam) render(px []float32) {
 	xc, xs := cosRows(p.fw), sinRows(p.fw)
 	norm := float32(1 / float64(fh*p.fw))
 	both(func() { model.Sgemm(false, false, planes*h, xc, wh, norm, p.u, row, p.dc, xc, 0, p.zab, w) },
-		func() { model.Sgemm(false, false, planes*h, xs, wh, norm, p.u[wh:], row, p.ds, max(xs, 1), 0, p.zab[xc:], w) })
+		func() {
+			model.Sgemm(false, false, planes*h, xs, wh, norm, p.u[wh:], row, p.ds, max(xs, 1), 0, p.zab[xc:], w)
+		})
 	parallelTasks(planes*h, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			src, dst := p.zab[i*w:(i+1)*w], p.z[i*w:(i+1)*w]
@@ -433,7 +435,9 @@ func (p *fourierParam) spectrumGrad(gz, gv []float32) {
 		}
 	})
 	both(func() { model.Sgemm(false, true, planes*h, wh, xc, 1, p.zab, w, p.dc, xc, 0, p.u, row) },
-		func() { model.Sgemm(false, true, planes*h, wh, xs, 1, p.zab[xc:], w, p.ds, max(xs, 1), 0, p.u[wh:], row) })
+		func() {
+			model.Sgemm(false, true, planes*h, wh, xs, 1, p.zab[xc:], w, p.ds, max(xs, 1), 0, p.u[wh:], row)
+		})
 	// M = Eᵀ W. Row ky of Re(E)ᵀ·W sums cos(2π·ky·y/h)·W[y] over y, in
 	// which rows y and h-y share their cosine (and negate their sine, as
 	// fh = h; see render): so r's rows y = 0..h/2 hold [Re W, Im W] of
