@@ -16,8 +16,16 @@ import (
 // and C as stored. With beta == 0 the prior contents of C are ignored (NaNs
 // included), so C may come from Scratch.FloatsNoZero.
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !degenerate(m, n, k, alpha, beta, c, ldc) {
+		sgemmBackend(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+}
+
+// degenerate handles the products with nothing to multiply (C = beta·C)
+// and reports whether it did.
+func degenerate(m, n, k int, alpha, beta float32, c []float32, ldc int) bool {
 	if m <= 0 || n <= 0 {
-		return
+		return true
 	}
 	if k <= 0 || alpha == 0 {
 		// Nothing to multiply: C = beta*C. BLAS would do the same, but some
@@ -32,9 +40,9 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 				}
 			}
 		}
-		return
+		return true
 	}
-	sgemmBackend(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	return false
 }
 
 // Sgemm computes the row-major single-precision product C = alpha·op(A)·op(B)
@@ -43,6 +51,14 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // their dense linear algebra on the same backend as the network.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmSerial is Sgemm on the calling goroutine alone, for callers that
+// run independent products side by side themselves.
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !degenerate(m, n, k, alpha, beta, c, ldc) {
+		sgemmSerialBackend(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
 }
 
 // BLASBackend names the SGEMM implementation compiled in: "openblas" (cgo

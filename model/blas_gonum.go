@@ -27,3 +27,8 @@ func sgemmBackend(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 		beta,
 		blas32.General{Rows: m, Cols: n, Stride: ldc, Data: c[:(m-1)*ldc+n]})
 }
+
+// sgemmSerialBackend is sgemmBackend: gonum decides its own concurrency.
+func sgemmSerialBackend(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmBackend(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}

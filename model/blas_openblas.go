@@ -65,6 +65,11 @@ func sgemmBackend(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 	})
 }
 
+// sgemmSerialBackend is one OpenBLAS call on this goroutine.
+func sgemmSerialBackend(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	cblasSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
 // cblasSgemm calls OpenBLAS cblas_sgemm; sgemm has ruled out empty
 // products, so every slice has a first element. For beta == 0 it clears C
 // itself and passes beta = 1: OpenBLAS's own clearing (its "beta" kernel)

@@ -562,13 +562,17 @@ func TestSgemmMatchesNaive(t *testing.T) {
 				c[i] = float32(math.NaN()) // beta = 0 must not read C
 			}
 		}
+		serial := append([]float32(nil), c...) // SgemmSerial's C
 		sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		SgemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, serial, ldc)
 		refGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
-		for i := 0; i < m; i++ {
-			for j := 0; j < n; j++ {
-				got, w := c[i*ldc+j], want[i*ldc+j]
-				if math.Abs(float64(got-w)) > 1e-4*(1+math.Sqrt(float64(k))) || math.IsNaN(float64(got)) {
-					t.Fatalf("m=%d n=%d k=%d transA=%v transB=%v beta=%v: C[%d,%d] = %v, want %v", m, n, k, transA, transB, beta, i, j, got, w)
+		for name, c := range map[string][]float32{"sgemm": c, "SgemmSerial": serial} {
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					got, w := c[i*ldc+j], want[i*ldc+j]
+					if math.Abs(float64(got-w)) > 1e-4*(1+math.Sqrt(float64(k))) || math.IsNaN(float64(got)) {
+						t.Fatalf("%s m=%d n=%d k=%d transA=%v transB=%v beta=%v: C[%d,%d] = %v, want %v", name, m, n, k, transA, transB, beta, i, j, got, w)
+					}
 				}
 			}
 		}

@@ -292,9 +292,9 @@ func (p *fourierParam) render(px []float32) {
 	// the other rows of Re(E)·S repeat these and those of Im(E)·S negate
 	// them, so the products need only half the rows.
 	yc, ys := cosRows(h), sinRows(h)
-	both(func() { model.Sgemm(false, false, yc, ld, nc, 1, p.ec, nc, p.ab, ld, 0, p.r, ld) }, func() {
+	both(func() { model.SgemmSerial(false, false, yc, ld, nc, 1, p.ec, nc, p.ab, ld, 0, p.r, ld) }, func() {
 		if ys > 0 && ns > 0 {
-			model.Sgemm(false, false, ys, ld, ns, 1, p.es[ns:], ns, p.ab[nc*ld:], ld, 0, p.r[yc*ld:], ld)
+			model.SgemmSerial(false, false, ys, ld, ns, 1, p.es[ns:], ns, p.ab[nc*ld:], ld, 0, p.r[yc*ld:], ld)
 		}
 	})
 	// u = [Re T | -Im T] with T = E S.
@@ -332,9 +332,9 @@ func (p *fourierParam) render(px []float32) {
 	// cos - sin.
 	xc, xs := cosRows(p.fw), sinRows(p.fw)
 	norm := float32(1 / float64(fh*p.fw))
-	both(func() { model.Sgemm(false, false, planes*h, xc, wh, norm, p.u, row, p.dc, xc, 0, p.zab, w) },
+	both(func() { model.SgemmSerial(false, false, planes*h, xc, wh, norm, p.u, row, p.dc, xc, 0, p.zab, w) },
 		func() {
-			model.Sgemm(false, false, planes*h, xs, wh, norm, p.u[wh:], row, p.ds, max(xs, 1), 0, p.zab[xc:], w)
+			model.SgemmSerial(false, false, planes*h, xs, wh, norm, p.u[wh:], row, p.ds, max(xs, 1), 0, p.zab[xc:], w)
 		})
 	parallelTasks(planes*h, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -434,9 +434,9 @@ func (p *fourierParam) spectrumGrad(gz, gv []float32) {
 			}
 		}
 	})
-	both(func() { model.Sgemm(false, true, planes*h, wh, xc, 1, p.zab, w, p.dc, xc, 0, p.u, row) },
+	both(func() { model.SgemmSerial(false, true, planes*h, wh, xc, 1, p.zab, w, p.dc, xc, 0, p.u, row) },
 		func() {
-			model.Sgemm(false, true, planes*h, wh, xs, 1, p.zab[xc:], w, p.ds, max(xs, 1), 0, p.u[wh:], row)
+			model.SgemmSerial(false, true, planes*h, wh, xs, 1, p.zab[xc:], w, p.ds, max(xs, 1), 0, p.u[wh:], row)
 		})
 	// M = Eᵀ W. Row ky of Re(E)ᵀ·W sums cos(2π·ky·y/h)·W[y] over y, in
 	// which rows y and h-y share their cosine (and negate their sine, as
@@ -474,9 +474,9 @@ func (p *fourierParam) spectrumGrad(gz, gv []float32) {
 	// ab: rows 0..half cosᵀ·(the first rows of r), rows half+1..
 	// sinᵀ·(the others); row ky of M is their sum, row fh-ky their
 	// difference.
-	both(func() { model.Sgemm(true, false, nc, ld, yc, 1, p.ec, nc, p.r, ld, 0, p.ab, ld) }, func() {
+	both(func() { model.SgemmSerial(true, false, nc, ld, yc, 1, p.ec, nc, p.r, ld, 0, p.ab, ld) }, func() {
 		if ys > 0 && ns > 0 {
-			model.Sgemm(true, false, ns, ld, ys, 1, p.es[ns:], ns, p.r[yc*ld:], ld, 0, p.ab[nc*ld:], ld)
+			model.SgemmSerial(true, false, ns, ld, ys, 1, p.es[ns:], ns, p.r[yc*ld:], ld, 0, p.ab[nc*ld:], ld)
 		} else {
 			clear(p.ab[nc*ld:])
 		}
