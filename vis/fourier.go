@@ -297,7 +297,14 @@ func (p *fourierParam) render(px []float32) {
 			model.SgemmSerial(false, false, ys, ld, ns, 1, p.es[ns:], ns, p.ab[nc*ld:], ld, 0, p.r[yc*ld:], ld)
 		}
 	})
-	// u = [Re T | -Im T] with T = E S.
+	// The rest runs on the rows of the image split between the processors,
+	// each part to the end: u = [Re T | -Im T] with T = E S for its rows,
+	// then z = Re(T D)/(fh·fw): the cosine part Re T·dc for x = 0..fw/2
+	// and the sine part -Im T·ds for x = 1..xs, z[x] = cos + sin and
+	// z[fw-x] = cos - sin, and the colours and sigmoid of its pixels.
+	xc, xs := cosRows(p.fw), sinRows(p.fw)
+	norm := float32(1 / float64(fh*p.fw))
+	chw := p.c * h * w
 	parallelTasks(h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {
 			m := min(y, h-y) // the row of r, and whether the sines negate
@@ -326,49 +333,47 @@ func (p *fourierParam) render(px []float32) {
 				}
 			}
 		}
-	})
-	// z = Re(T D)/(fh·fw): the cosine part Re T·dc for x = 0..fw/2 and the
-	// sine part -Im T·ds for x = 1..xs, then z[x] = cos + sin and z[fw-x] =
-	// cos - sin.
-	xc, xs := cosRows(p.fw), sinRows(p.fw)
-	norm := float32(1 / float64(fh*p.fw))
-	both(func() { model.SgemmSerial(false, false, planes*h, xc, wh, norm, p.u, row, p.dc, xc, 0, p.zab, w) },
-		func() {
-			model.SgemmSerial(false, false, planes*h, xs, wh, norm, p.u[wh:], row, p.ds, max(xs, 1), 0, p.zab[xc:], w)
-		})
-	parallelTasks(planes*h, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			src, dst := p.zab[i*w:(i+1)*w], p.z[i*w:(i+1)*w]
-			cs, sn := src[:xc], src[xc:]
-			copy(dst[:xc], cs)
-			for x := 1; x <= xs; x++ {
-				a, b := cs[x], sn[x-1]
-				dst[x], dst[w-x] = a+b, a-b
+		for q := range planes {
+			u, zab := p.u[(q*h+lo)*row:], p.zab[(q*h+lo)*w:]
+			model.SgemmSerial(false, false, hi-lo, xc, wh, norm, u, row, p.dc, xc, 0, zab, w)
+			model.SgemmSerial(false, false, hi-lo, xs, wh, norm, u[wh:], row, p.ds, max(xs, 1), 0, zab[xc:], w)
+			for y := lo; y < hi; y++ {
+				i := q*h + y
+				src, dst := p.zab[i*w:(i+1)*w], p.z[i*w:(i+1)*w]
+				cs, sn := src[:xc], src[xc:]
+				copy(dst[:xc], cs)
+				for x := 1; x <= xs; x++ {
+					a, b := cs[x], sn[x-1]
+					dst[x], dst[w-x] = a+b, a-b
+				}
 			}
 		}
+		for i := range p.n {
+			p.finish(p.z[i*chw:(i+1)*chw], px[i*chw:(i+1)*chw], p.sig[i*chw:(i+1)*chw], lo*w, hi*w)
+		}
 	})
-	chw := p.c * h * w
-	for i := range p.n {
-		p.finish(p.z[i*chw:(i+1)*chw], px[i*chw:(i+1)*chw], p.sig[i*chw:(i+1)*chw])
-	}
 }
 
-// finish mixes the colours of z (c planes) and applies the sigmoid,
-// into sig and px.
-func (p *fourierParam) finish(z, px, sig []float32) {
+// finish mixes the colours of pixels [lo, hi) of z (c planes) and applies
+// the sigmoid, into sig and px.
+func (p *fourierParam) finish(z, px, sig []float32, lo, hi int) {
 	hw := p.h * p.w
-	if !p.decorrelate {
-		parallelRange(p.c*hw, func(lo, hi int) { sigmoidPlane(sig[lo:hi], z[lo:hi]) })
-	} else {
+	if p.decorrelate {
 		var m [3][3]float32
 		for a := range 3 {
 			for b := range 3 {
 				m[a][b] = float32(p.mix[a][b])
 			}
 		}
-		parallelRange(hw, func(lo, hi int) { sigmoidMix3(sig, z, hw, lo, hi, &m) })
+		sigmoidMix3(sig, z, hw, lo, hi, &m)
 	}
-	copy(px, sig)
+	for ch := range p.c {
+		a, b := ch*hw+lo, ch*hw+hi
+		if !p.decorrelate {
+			sigmoidPlane(sig[a:b], z[a:b])
+		}
+		copy(px[a:b], sig[a:b])
+	}
 }
 
 // backprop applies the chain rule backwards through the sigmoid, the colour

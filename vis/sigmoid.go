@@ -9,20 +9,29 @@ import (
 // 150,000 of them per 224 x 224 render. On amd64 processors with AVX2 and
 // FMA, sigmoidPlane and sigmoidMix3 run the assembly kernels of
 // kernels_amd64.s, eight values at a time (about 10x the scalar code's
-// speed, BenchmarkSigmoid); elsewhere, and for the last few values, the
-// scalar fastSigmoid.
+// speed, BenchmarkSigmoid), on every value, so that a value's sigmoid does
+// not depend on how the work was split; elsewhere the scalar fastSigmoid.
 
 // sigmoidPlane sets dst[j] to the sigmoid of src[j].
 func sigmoidPlane(dst, src []float32) {
 	dst = dst[:len(src)]
-	n := 0
-	if useAVX {
-		if n = len(src) &^ 7; n > 0 {
-			sigmoidAVX(&dst[0], &src[0], n)
+	if !useAVX {
+		for j, v := range src {
+			dst[j] = fastSigmoid(float64(v))
 		}
+		return
 	}
-	for j := n; j < len(src); j++ {
-		dst[j] = fastSigmoid(float64(src[j]))
+	n := len(src) &^ 7
+	if n > 0 {
+		sigmoidAVX(&dst[0], &src[0], n)
+	}
+	if rest := len(src) - n; rest > 0 {
+		// The last few values through the kernel too, padded to eight:
+		// a value's sigmoid does not depend on where it lies.
+		var in, out [8]float32
+		copy(in[:], src[n:])
+		sigmoidAVX(&out[0], &in[0], 8)
+		copy(dst[n:], out[:rest])
 	}
 }
 
@@ -30,22 +39,35 @@ func sigmoidPlane(dst, src []float32) {
 // dst to the sigmoid of the colours of src mixed by m: dst[c] = sigmoid(
 // m[c][0]·src[0] + m[c][1]·src[1] + m[c][2]·src[2]).
 func sigmoidMix3(dst, src []float32, plane, lo, hi int, m *[3][3]float32) {
-	dst, src = dst[:3*plane], src[:3*plane]
 	if hi <= lo {
 		return
 	}
+	dst, src = dst[:3*plane], src[:3*plane]
 	_ = dst[2*plane+hi-1] // the kernel's last write lies inside
-	j := lo
-	if useAVX {
-		if n := (hi - lo) &^ 7; n > 0 {
-			sigmoidMixAVX(&dst[lo], &src[lo], plane, n, (*[9]float32)(unsafe.Pointer(m)))
-			j += n
+	if !useAVX {
+		for j := lo; j < hi; j++ {
+			a, b, c := src[j], src[plane+j], src[2*plane+j]
+			dst[j], dst[plane+j], dst[2*plane+j] = fastSigmoid3(
+				float64(m[0][0]*a+m[0][1]*b+m[0][2]*c), float64(m[1][0]*a+m[1][1]*b+m[1][2]*c), float64(m[2][0]*a+m[2][1]*b+m[2][2]*c))
 		}
+		return
 	}
-	for ; j < hi; j++ {
-		a, b, c := src[j], src[plane+j], src[2*plane+j]
-		dst[j], dst[plane+j], dst[2*plane+j] = fastSigmoid3(
-			float64(m[0][0]*a+m[0][1]*b+m[0][2]*c), float64(m[1][0]*a+m[1][1]*b+m[1][2]*c), float64(m[2][0]*a+m[2][1]*b+m[2][2]*c))
+	mm := (*[9]float32)(unsafe.Pointer(m))
+	n := (hi - lo) &^ 7
+	if n > 0 {
+		sigmoidMixAVX(&dst[lo], &src[lo], plane, n, mm)
+	}
+	if rest := hi - lo - n; rest > 0 {
+		// The last few pixels through the kernel too, padded to eight.
+		var in, out [24]float32
+		j := lo + n
+		for c := range 3 {
+			copy(in[8*c:8*c+rest], src[c*plane+j:c*plane+hi])
+		}
+		sigmoidMixAVX(&out[0], &in[0], 8, 8, mm)
+		for c := range 3 {
+			copy(dst[c*plane+j:c*plane+hi], out[8*c:8*c+rest])
+		}
 	}
 }
 
