@@ -380,46 +380,49 @@ func (p *fourierParam) finish(z, px, sig []float32, lo, hi int) {
 // mixing and the inverse DFT (spectrumGrad).
 func (p *fourierParam) backprop(gpx, gv []float32) {
 	hw, chw := p.h*p.w, p.c*p.h*p.w
-	gz := p.z // dJ/dz, over render's z
-	for i := range p.n {
-		sig := p.sig[i*chw : (i+1)*chw]
-		g, z := gpx[i*chw:(i+1)*chw], gz[i*chw:(i+1)*chw]
-		if p.decorrelate {
-			var m [3][3]float32 // a gradient needs no more precision
-			for a := range 3 {
-				for b := range 3 {
-					m[a][b] = float32(p.mix[a][b])
-				}
-			}
-			parallelRange(hw, func(lo, hi int) {
-				z0, z1, z2 := z[lo:hi], z[hw+lo:hw+hi], z[2*hw+lo:2*hw+hi]
-				s0, s1, s2 := sig[lo:hi], sig[hw+lo:hw+hi], sig[2*hw+lo:2*hw+hi]
-				g0, g1, g2 := g[lo:hi], g[hw+lo:hw+hi], g[2*hw+lo:2*hw+hi]
-				for j := range z0 {
-					a := g0[j] * s0[j] * (1 - s0[j])
-					b := g1[j] * s1[j] * (1 - s1[j])
-					c := g2[j] * s2[j] * (1 - s2[j])
-					z0[j] = m[0][0]*a + m[1][0]*b + m[2][0]*c
-					z1[j] = m[0][1]*a + m[1][1]*b + m[2][1]*c
-					z2[j] = m[0][2]*a + m[1][2]*b + m[2][2]*c
-				}
-			})
-		} else {
-			parallelRange(chw, func(lo, hi int) {
-				for j := lo; j < hi; j++ {
-					s := sig[j]
-					z[j] = g[j] * s * (1 - s)
-				}
-			})
+	gz := p.z           // dJ/dz, over render's z
+	var m [3][3]float32 // a gradient needs no more precision
+	for a := range 3 {
+		for b := range 3 {
+			m[a][b] = float32(p.mix[a][b])
 		}
 	}
-	p.spectrumGrad(gz, gv)
+	// dJ/dz of pixels [lo, hi) of every image, on each processor's share of
+	// the rows as spectrumGrad goes on with them.
+	p.spectrumGrad(gz, gv, func(lo, hi int) {
+		for i := range p.n {
+			sig := p.sig[i*chw : (i+1)*chw]
+			g, z := gpx[i*chw:(i+1)*chw], gz[i*chw:(i+1)*chw]
+			if !p.decorrelate {
+				for ch := range p.c {
+					for j := ch*hw + lo; j < ch*hw+hi; j++ {
+						s := sig[j]
+						z[j] = g[j] * s * (1 - s)
+					}
+				}
+				continue
+			}
+			z0, z1, z2 := z[lo:hi], z[hw+lo:hw+hi], z[2*hw+lo:2*hw+hi]
+			s0, s1, s2 := sig[lo:hi], sig[hw+lo:hw+hi], sig[2*hw+lo:2*hw+hi]
+			g0, g1, g2 := g[lo:hi], g[hw+lo:hw+hi], g[2*hw+lo:2*hw+hi]
+			for j := range z0 {
+				a := g0[j] * s0[j] * (1 - s0[j])
+				b := g1[j] * s1[j] * (1 - s1[j])
+				c := g2[j] * s2[j] * (1 - s2[j])
+				z0[j] = m[0][0]*a + m[1][0]*b + m[2][0]*c
+				z1[j] = m[0][1]*a + m[1][1]*b + m[2][1]*c
+				z2[j] = m[0][2]*a + m[1][2]*b + m[2][2]*c
+			}
+		}
+	})
 }
 
 // spectrumGrad sets gv to dJ/d(variables) given dJ/dz in gz (n*c planes
 // of h x w), back through z = Re(E S D)/(fh·fw): M = Eᵀ G Dᵀ gives
 // dJ/dRe S = Re M/(fh·fw) and dJ/dIm S = -Im M/(fh·fw), times scale.
-func (p *fourierParam) spectrumGrad(gz, gv []float32) {
+// fill, when set, is called first on each processor's share of the pixels
+// (of every plane: [lo, hi) of each h x w plane) to write those of gz.
+func (p *fourierParam) spectrumGrad(gz, gv []float32, fill func(lo, hi int)) {
 	h, w, fh, wh := p.h, p.w, p.fh, p.wh
 	half, nc, ns := fh/2, cosRows(fh), sinRows(fh)
 	planes, row := p.n*p.c, 2*wh
@@ -428,21 +431,26 @@ func (p *fourierParam) spectrumGrad(gz, gv []float32) {
 	// into sums (x = 0..fw/2) and differences (x = 1..xs) first, as render
 	// unfolds them.
 	xc, xs := cosRows(w), sinRows(w)
-	parallelTasks(planes*h, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			src, dst := gz[i*w:(i+1)*w], p.zab[i*w:(i+1)*w]
-			copy(dst[:xc], src[:xc])
-			sn := dst[xc:]
-			for x := 1; x <= xs; x++ {
-				a, b := src[x], src[w-x]
-				dst[x], sn[x-1] = a+b, a-b
+	parallelTasks(h, func(lo, hi int) { // each processor's share of the rows
+		if fill != nil {
+			fill(lo*w, hi*w)
+		}
+		for q := range planes {
+			for y := lo; y < hi; y++ {
+				i := q*h + y
+				src, dst := gz[i*w:(i+1)*w], p.zab[i*w:(i+1)*w]
+				copy(dst[:xc], src[:xc])
+				sn := dst[xc:]
+				for x := 1; x <= xs; x++ {
+					a, b := src[x], src[w-x]
+					dst[x], sn[x-1] = a+b, a-b
+				}
 			}
+			zab, u := p.zab[(q*h+lo)*w:], p.u[(q*h+lo)*row:]
+			model.SgemmSerial(false, true, hi-lo, wh, xc, 1, zab, w, p.dc, xc, 0, u, row)
+			model.SgemmSerial(false, true, hi-lo, wh, xs, 1, zab[xc:], w, p.ds, max(xs, 1), 0, u[wh:], row)
 		}
 	})
-	both(func() { model.SgemmSerial(false, true, planes*h, wh, xc, 1, p.zab, w, p.dc, xc, 0, p.u, row) },
-		func() {
-			model.SgemmSerial(false, true, planes*h, wh, xs, 1, p.zab[xc:], w, p.ds, max(xs, 1), 0, p.u[wh:], row)
-		})
 	// M = Eᵀ W. Row ky of Re(E)ᵀ·W sums cos(2π·ky·y/h)·W[y] over y, in
 	// which rows y and h-y share their cosine (and negate their sine, as
 	// fh = h; see render): so r's rows y = 0..h/2 hold [Re W, Im W] of
@@ -538,7 +546,7 @@ func (p *fourierParam) setPixels(i int, px []float32) {
 		}
 	}
 	g := make([]float32, len(p.v))
-	p.spectrumGrad(p.z, g)
+	p.spectrumGrad(p.z, g, nil)
 	norm := 1 / float64(p.fh*p.fw)
 	k := 2 * p.fh * p.wh
 	for ch := range p.c {
