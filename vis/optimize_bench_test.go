@@ -13,14 +13,15 @@ import (
 // BenchmarkOptimizeOverhead times activation maximization with the lucid
 // recipe (Fourier parameterization, colour decorrelation, jitter, zoom and
 // rotation, Adam) against the same number of plain forward+backward passes
-// of the same objective on a fixed image, measured alternately in the same
-// run, on a shallow, a middle and a deep layer of Tiny Darknet. overhead-%
+// of the same objective on a fixed image (both stopping at the objective's
+// layer, model.RunTo), measured alternately in the same run, on a shallow,
+// a middle and a deep layer of Tiny Darknet. overhead-%
 // is 100·(lucid/plain - 1) of the least wall-clock time of the runs (and
 // overhead-cpu-% of the process's CPU time), which discounts other load on
 // the machine; goal <= 25. overhead-in-run-% compares each lucid run with
 // the network passes inside it. Run with
 //
-//	go test ./vis -run '^$' -bench OptimizeOverhead -benchtime 5x
+//	go test ./vis -run '^$' -bench OptimizeOverhead -benchtime 3x
 func BenchmarkOptimizeOverhead(b *testing.B) {
 	m, sc := loadBenchModel(b, filepath.Join(sharedDir(), "models", "tiny_darknet.onnx"))
 	in := m.Input()
