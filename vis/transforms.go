@@ -209,18 +209,19 @@ func (wp *warp) adjoint(dst, g []float32) {
 // of the rows run concurrently, the second adding into spare (its taps may
 // reach the rows the first half's do), then spare is added into dst.
 func (wp *warp) adjointPlanes(dst, g []float32, c int, gain, spare []float32) {
-	clear(dst)
 	if runtime.GOMAXPROCS(0) < 2 || len(spare) < len(dst) {
+		clear(dst)
 		wp.adjointRows(dst, g, c, gain, 0, wp.h)
 		return
 	}
 	spare = spare[:len(dst)]
-	clear(spare)
 	mid := wp.h / 2
 	parallelFor(2, func(i int) {
 		if i == 0 {
+			clear(dst)
 			wp.adjointRows(dst, g, c, gain, 0, mid)
 		} else {
+			clear(spare)
 			wp.adjointRows(spare, g, c, gain, mid, wp.h)
 		}
 	})
