@@ -97,29 +97,33 @@ func invert3(m [3][3]float64) [3][3]float64 {
 }
 
 // fourierParam is the Fourier parameterization. The spectrum lives on the
-// image's own h x w grid, as in Lucid (so the image is periodic), and the
-// variables are, for each image and channel, the h x (w/2+1) complex
-// half-spectrum stored as interleaved real and imaginary parts.
+// image's own h x w grid, as in Lucid (so the image is periodic). Its
+// variables are those of the h x (w/2+1) complex half-spectrum S in a real
+// basis along y: for each ky of 0..h/2, the sum (S[ky] + S[h-ky])/√2, and
+// for ky of 1..(h-1)/2 the difference (S[ky] - S[h-ky])/√2 (rows 0 and, for
+// an even h, h/2 alone, not halved), the coefficients of the image's
+// cosines and sines along y. The change of basis is orthogonal, so the
+// initial noise and the 1/f scaling are those of the spectrum; it spares
+// the render and its gradient a pass that forms these sums (dftMatrices).
 type fourierParam struct {
 	n, c, h, w  int
 	fh, fw, wh  int       // the spectrum's grid (h x w), wh = fw/2 + 1
-	v           []float32 // n*c*fh*wh*2
-	scale       []float64 // fh*wh, including sqrt(fh*fw) and the final /4
+	v           []float32 // fh rows (nc sums, then ns differences) x ld, see dftMatrices
+	scale       []float64 // fh*wh by ky, kx, including sqrt(fh*fw) and the final /4
+	f           []float32 // fh*wh by row of v and kx: the scale of v's sums and differences
 	decorrelate bool
 	mix, unmix  [3][3]float64
-	// sig holds the sigmoid outputs of the last render, z its inputs
-	// before the colour mixing (n*c*h*w; backprop reuses z for dJ/dz).
+	// sig holds the sigmoid outputs of the last render (the caller's
+	// pixels), z its inputs before the colour mixing (n*c*h*w; backprop
+	// reuses z for dJ/dz).
 	sig, z []float32
-	// render and backprop are dense products on the BLAS (the inverse
-	// real DFT of a spectrum S is Re(E S D), see
-	// dftMatrices); for the P = n*c planes at once:
-	scale32 []float32 // scale as float32
-	ec, es  []float32 // h x nc cos and h x ns sin of 2π·ky·y/fh, ky from 0 and 1 (see dftCache)
-	dc, ds  []float32 // wh x (fw/2+1) c_kx·cos and wh x (fw-1)/2 c_kx·sin of 2π·kx·x/fw, x from 0 and 1
-	ab      []float32 // fh x P·2wh: sums and differences of the scaled rows ky and fh-ky
-	r       []float32 // h x P·2wh: rows y = 0..h/2 Re(E)·S, then rows y = 1..(h-1)/2 Im(E)·S (see render)
-	u       []float32 // P·h x 2wh: [Re T | -Im T], T = E S (then [Re W | Im W] in backprop)
-	zab     []float32 // P·h x w: the columns x <= fw/2 and the sine parts (see render)
+	// render and backprop are dense products on the BLAS (see
+	// dftMatrices), for the P = n*c planes at once:
+	ec, es []float32 // h x nc cos and h x ns sin of 2π·ky·y/fh, ky from 0 and 1 (see dftCache)
+	dc, ds []float32 // wh x (fw/2+1) c_kx·cos and wh x (fw-1)/2 c_kx·sin of 2π·kx·x/fw, x from 0 and 1
+	ab     []float32 // fh x ld: f·v, the scaled sums and differences
+	r      []float32 // h x ld: rows m = 0..h/2 cos·sums, rows h/2+m (m = 1..ys) sin·differences
+	zab    []float32 // P·h x w: per plane and row, products along x (see render)
 }
 
 // newFourierParam returns a Fourier parameterization with a zero spectrum
@@ -130,8 +134,8 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 	p := &fourierParam{n: n, c: c, h: h, w: w, fh: fh, fw: fw, wh: wh,
 		v:           make([]float32, n*c*fh*wh*2),
 		scale:       make([]float64, fh*wh),
+		f:           make([]float32, fh*wh),
 		decorrelate: decorrelate && c == 3,
-		sig:         make([]float32, n*c*h*w),
 		z:           make([]float32, n*c*h*w),
 	}
 	if p.decorrelate {
@@ -150,9 +154,21 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 			p.scale[ky*wh+kx] = math.Sqrt(float64(fh*fw)) / math.Pow(f, decay) / 4
 		}
 	}
-	p.scale32 = make([]float32, len(p.scale))
-	for j, v := range p.scale {
-		p.scale32[j] = float32(v)
+	// Row j of v holds the sum of ky = j (j < nc) or the difference of
+	// ky = j-half: both scale as ky (and fh-ky, which has the same
+	// frequency), times √2 for the pairs.
+	half, nc := fh/2, cosRows(fh)
+	for j := range fh {
+		ky, k := j, math.Sqrt2
+		if j >= nc {
+			ky = j - half
+		}
+		if ky == 0 || 2*ky == fh {
+			k = 1
+		}
+		for kx := range wh {
+			p.f[j*wh+kx] = float32(k * p.scale[ky*wh+kx])
+		}
 	}
 	p.dftMatrices()
 	return p
@@ -168,26 +184,28 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 // with c_kx = 2 but 1 for the DC and Nyquist columns (whose imaginary part
 // then multiplies sin 0 = sin πx = 0): what a Hermitian-extended inverse
 // FFT computes (for an even fw; an odd one has no Nyquist column).
-// Columns ky and fh-ky of E share their cosines and negate their sines, so
-// Re(E)·S = cos·(S[ky] + S[fh-ky]) and Im(E)·S = sin·(S[ky] - S[fh-ky])
-// over half the columns; so do its rows y and h-y (fh = h), so these
-// products are computed for half the rows too; likewise columns x and fw-x
-// of D, so z[x] and z[fw-x] are the sum and difference of a cosine and a
-// sine part computed once. As products of real matrices on the BLAS this
-// runs faster here than
-// the radix-2 FFTs of a 256 x 256 grid it replaced (BenchmarkFourier224),
-// at float32 precision (TestFourierRoundTrip), and needs no power-of-two
-// grid.
+// Columns ky and fh-ky of E share their cosines and negate their sines,
+// so E S = cos·A + i·sin·B over half the columns, with A and B the sums and
+// differences of rows ky and fh-ky of S: the variables (see fourierParam),
+// scaled. So do its rows y and h-y (fh = h): row y of E S is C + iS' and
+// row h-y is C - iS', with C row y of cos·A and S' of sin·B, so these
+// products need half the rows. Likewise columns x and fw-x of D: z[x] and
+// z[fw-x] are the sum and difference of a cosine and a sine part computed
+// once. As products of real matrices on the BLAS this runs faster here
+// than the radix-2 FFTs of a 256 x 256 grid it replaced
+// (BenchmarkFourier224), at float32 precision (TestFourierRoundTrip), and
+// needs no power-of-two grid.
+//
+// v, ab and r hold each row's planes side by side (ld = P·2wh values),
+// each plane as the real parts of kx = 0..wh-1, then the imaginary ones.
 func (p *fourierParam) dftMatrices() {
 	h, w, fh, fw, wh := p.h, p.w, p.fh, p.fw, p.wh
 	m := dftCache(h, w, fh, fw)
 	p.ec, p.es, p.dc, p.ds = m.ec, m.es, m.dc, m.ds
-	planes := p.n * p.c
-	ld := planes * 2 * wh
+	ld := p.n * p.c * 2 * wh
 	p.ab = make([]float32, fh*ld)
 	p.r = make([]float32, h*ld)
-	p.u = make([]float32, planes*h*2*wh)
-	p.zab = make([]float32, planes*h*w)
+	p.zab = make([]float32, p.n*p.c*h*w)
 }
 
 // dftMats are the constant matrices of dftMatrices for one image and grid
@@ -250,113 +268,162 @@ func columnWeight(kx, fw int) float64 {
 func (p *fourierParam) vars() []float32 { return p.v }
 func (p *fourierParam) project()        {}
 
-// render computes z, the inverse 2-D real DFT of each scaled spectrum
-// (products on the BLAS, see dftMatrices), then mixes the
-// colours and applies the sigmoid.
-func (p *fourierParam) render(px []float32) {
-	h, w, fh, wh := p.h, p.w, p.fh, p.wh
-	half, nc, ns := fh/2, cosRows(fh), sinRows(fh)
-	planes, row := p.n*p.c, 2*wh
-	ld := planes * row
-	// ab: rows 0..half the sums of the scaled rows ky and fh-ky (rows 0
-	// and, for even fh, half alone), rows half+1.. their differences (ky =
-	// 1..ns), the planes side by side.
-	parallelTasks(nc, func(lo, hi int) {
-		for ky := lo; ky < hi; ky++ {
-			mirror := (fh - ky) % fh
-			sa, sb := p.scale32[ky*wh:(ky+1)*wh], p.scale32[mirror*wh:(mirror+1)*wh]
-			sum := p.ab[ky*ld : (ky+1)*ld]
-			for q := range planes {
-				va := p.v[(q*fh+ky)*row : (q*fh+ky+1)*row]
-				s := sum[q*row : (q+1)*row]
-				if mirror == ky {
-					for kx, f := range sa {
-						s[2*kx], s[2*kx+1] = va[2*kx]*f, va[2*kx+1]*f
-					}
-					continue
-				}
-				vb := p.v[(q*fh+mirror)*row : (q*fh+mirror+1)*row]
-				d := p.ab[(half+ky)*ld+q*row : (half+ky)*ld+(q+1)*row]
-				for kx, f := range sa {
-					g := sb[kx]
-					a0, a1, b0, b1 := va[2*kx]*f, va[2*kx+1]*f, vb[2*kx]*g, vb[2*kx+1]*g
-					s[2*kx], s[2*kx+1] = a0+b0, a1+b1
-					d[2*kx], d[2*kx+1] = a0-b0, a1-b1
+// scaleRows sets dst to f·src for rows of v (or of its gradient).
+func (p *fourierParam) scaleRows(dst, src []float32) {
+	wh, row := p.wh, 2*p.wh
+	ld := p.n * p.c * row
+	parallelTasks(p.fh, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			f := p.f[j*wh : (j+1)*wh]
+			for q := j * ld; q < (j+1)*ld; q += row {
+				s, d := src[q:q+row], dst[q:q+row]
+				for kx, k := range f {
+					d[kx], d[wh+kx] = s[kx]*k, s[wh+kx]*k
 				}
 			}
 		}
 	})
-	// r: rows y = 0..h/2 of cos·sums = Re(E)·S, then rows y = 1..ys of
-	// sin·differences = Im(E)·S. As the grid is the image's (fh = h), rows
-	// y and h-y of the cosines are equal and those of the sines opposite:
-	// the other rows of Re(E)·S repeat these and those of Im(E)·S negate
-	// them, so the products need only half the rows.
+}
+
+// pairs returns how image rows pair up for plane rows m of [lo, hi): m
+// with h-m. Rows m = 0 and, for an even h, h/2 are alone; the others have
+// a sine row, h/2+m of r, for m in [slo, shi). The partners h-m of
+// [lo, hi) are the image rows [plo, phi).
+func (p *fourierParam) pairs(lo, hi int) (slo, shi, plo, phi int) {
+	h := p.h
+	ys := sinRows(h)
+	slo, shi = max(lo, 1), min(hi, ys+1)
+	if slo >= shi {
+		return slo, slo, h, h
+	}
+	return slo, shi, h - shi + 1, h - slo + 1
+}
+
+// render computes z, the inverse 2-D real DFT of each scaled spectrum
+// (products on the BLAS, see dftMatrices), then mixes the colours and
+// applies the sigmoid, into px.
+func (p *fourierParam) render(px []float32) {
+	h, w, fh, wh := p.h, p.w, p.fh, p.wh
+	nc, ns := cosRows(fh), sinRows(fh)
+	planes, row := p.n*p.c, 2*wh
+	ld := planes * row
+	p.scaleRows(p.ab, p.v)
+	// r: rows m = 0..h/2 of cos·sums, then rows m = 1..ys of
+	// sin·differences (see dftMatrices).
 	yc, ys := cosRows(h), sinRows(h)
 	both(func() { sideGemm(false, false, yc, ld, nc, 1, p.ec, nc, p.ab, ld, 0, p.r, ld) }, func() {
 		if ys > 0 && ns > 0 {
 			sideGemm(false, false, ys, ld, ns, 1, p.es[ns:], ns, p.ab[nc*ld:], ld, 0, p.r[yc*ld:], ld)
 		}
 	})
-	// The rest runs on the rows of the image split between the processors,
-	// each part to the end: u = [Re T | -Im T] with T = E S for its rows,
-	// then z = Re(T D)/(fh·fw): the cosine part Re T·dc for x = 0..fw/2
-	// and the sine part -Im T·ds for x = 1..xs, z[x] = cos + sin and
-	// z[fw-x] = cos - sin, and the colours and sigmoid of its pixels.
+	// The rest runs on the row pairs m, h-m split between the processors,
+	// each part to the end. Row m of E S is C + iS' and row h-m is C - iS'
+	// (C = c_re + i·c_im from r's cos rows, S' = s_re + i·s_im from its
+	// sin rows); z = Re((E S) D)/(fh·fw) splits into a cosine part Re(·)·dc
+	// (x = 0..fw/2) and a sine part -Im(·)·ds (x = 1..xs), so with
+	// A1 = c_re·dc, A2 = -c_im·ds, B1 = s_im·dc, B2 = s_re·ds: row m has the
+	// cosine part A1 - B1 and the sine part A2 - B2, row h-m A1 + B1 and
+	// A2 + B2. zab's row m of a plane holds [A1 | A2], its row yc+m-1
+	// [B1 | B2]; z[x] = cos + sin and z[fw-x] = cos - sin.
 	xc, xs := cosRows(p.fw), sinRows(p.fw)
 	norm := float32(1 / float64(fh*p.fw))
 	chw := p.c * h * w
-	parallelTasks(h, func(lo, hi int) {
-		for y := lo; y < hi; y++ {
-			m := min(y, h-y) // the row of r, and whether the sines negate
-			c, s := p.r[m*ld:(m+1)*ld], []float32(nil)
-			if m > 0 && m <= ys {
-				s = p.r[(yc+m-1)*ld : (yc+m)*ld]
-			}
-			for q := range planes {
-				dst := p.u[(q*h+y)*row : (q*h+y+1)*row]
-				cq := c[q*row : (q+1)*row]
-				switch {
-				case s == nil:
-					for kx := range wh {
-						dst[kx], dst[wh+kx] = cq[2*kx], -cq[2*kx+1]
-					}
-				case m == y:
-					sq := s[q*row : (q+1)*row]
-					for kx := range wh {
-						dst[kx], dst[wh+kx] = cq[2*kx]-sq[2*kx+1], -(cq[2*kx+1] + sq[2*kx])
-					}
-				default:
-					sq := s[q*row : (q+1)*row]
-					for kx := range wh {
-						dst[kx], dst[wh+kx] = cq[2*kx]+sq[2*kx+1], -(cq[2*kx+1] - sq[2*kx])
-					}
-				}
-			}
-		}
+	p.sig = px
+	parallelTasks(yc, func(lo, hi int) {
+		slo, shi, plo, phi := p.pairs(lo, hi)
 		for q := range planes {
-			u, zab := p.u[(q*h+lo)*row:], p.zab[(q*h+lo)*w:]
-			model.SgemmSerial(false, false, hi-lo, xc, wh, norm, u, row, p.dc, xc, 0, zab, w)
-			model.SgemmSerial(false, false, hi-lo, xs, wh, norm, u[wh:], row, p.ds, max(xs, 1), 0, zab[xc:], w)
-			for y := lo; y < hi; y++ {
-				i := q*h + y
-				src, dst := p.zab[i*w:(i+1)*w], p.z[i*w:(i+1)*w]
-				cs, sn := src[:xc], src[xc:]
-				copy(dst[:xc], cs)
-				for x := 1; x <= xs; x++ {
-					a, b := cs[x], sn[x-1]
-					dst[x], dst[w-x] = a+b, a-b
+			c, a := p.r[lo*ld+q*row:], p.zab[(q*h+lo)*w:]
+			model.SgemmSerial(false, false, hi-lo, xc, wh, norm, c, ld, p.dc, xc, 0, a, w)
+			model.SgemmSerial(false, false, hi-lo, xs, wh, -norm, c[wh:], ld, p.ds, max(xs, 1), 0, a[xc:], w)
+			if slo < shi {
+				s, b := p.r[(yc+slo-1)*ld+q*row:], p.zab[(q*h+yc+slo-1)*w:]
+				model.SgemmSerial(false, false, shi-slo, xc, wh, norm, s[wh:], ld, p.dc, xc, 0, b, w)
+				model.SgemmSerial(false, false, shi-slo, xs, wh, norm, s, ld, p.ds, max(xs, 1), 0, b[xc:], w)
+			}
+			for m := lo; m < hi; m++ {
+				a := p.zab[(q*h+m)*w : (q*h+m+1)*w]
+				zm := p.z[(q*h+m)*w : (q*h+m+1)*w]
+				if m < slo || m >= shi { // alone
+					unfold(zm, a[:xc], a[xc:])
+					continue
 				}
+				b := p.zab[(q*h+yc+m-1)*w : (q*h+yc+m)*w]
+				zp := p.z[(q*h+h-m)*w : (q*h+h-m+1)*w]
+				unfoldPair(zm, zp, a[:xc], a[xc:], b[:xc], b[xc:])
 			}
 		}
 		for i := range p.n {
-			p.finish(p.z[i*chw:(i+1)*chw], px[i*chw:(i+1)*chw], p.sig[i*chw:(i+1)*chw], lo*w, hi*w)
+			z, out := p.z[i*chw:(i+1)*chw], px[i*chw:(i+1)*chw]
+			p.finish(z, out, lo*w, hi*w)
+			if plo < phi {
+				p.finish(z, out, plo*w, phi*w)
+			}
 		}
 	})
 }
 
+// unfold sets z (w values) to the row of a cosine part cs (x = 0..w/2) and
+// a sine part sn (x = 1..(w-1)/2): z[x] = cs[x] + sn[x-1], z[w-x] =
+// cs[x] - sn[x-1].
+func unfold(z, cs, sn []float32) {
+	w := len(z)
+	copy(z[:len(cs)], cs)
+	for x := 1; x <= len(sn); x++ {
+		a, b := cs[x], sn[x-1]
+		z[x], z[w-x] = a+b, a-b
+	}
+}
+
+// unfoldPair is unfold of rows m (cosine part a1 - b1, sine part a2 - b2)
+// and h-m (a1 + b1, a2 + b2) of render, into zm and zp.
+func unfoldPair(zm, zp, a1, a2, b1, b2 []float32) {
+	w := len(zm)
+	xc, xs := len(a1), len(a2)
+	zp, a2, b1, b2 = zp[:w], a2[:xs], b1[:xc], b2[:xs]
+	zm[0], zp[0] = a1[0]-b1[0], a1[0]+b1[0]
+	for x := 1; x <= xs; x++ {
+		c, s, d, t := a1[x], a2[x-1], b1[x], b2[x-1]
+		cm, sm, cp, sp := c-d, s-t, c+d, s+t
+		zm[x], zm[w-x] = cm+sm, cm-sm
+		zp[x], zp[w-x] = cp+sp, cp-sp
+	}
+	for x := xs + 1; x < xc; x++ { // the Nyquist column of an even w
+		zm[x], zp[x] = a1[x]-b1[x], a1[x]+b1[x]
+	}
+}
+
+// fold is the adjoint of unfold: cs[x] = g[x] + g[w-x] (g[x] alone for x = 0
+// and w/2), sn[x-1] = g[x] - g[w-x].
+func fold(cs, sn, g []float32) {
+	w := len(g)
+	copy(cs, g[:len(cs)])
+	for x := 1; x <= len(sn); x++ {
+		a, b := g[x], g[w-x]
+		cs[x], sn[x-1] = a+b, a-b
+	}
+}
+
+// foldPair is the adjoint of unfoldPair: the folds of gm + gp into a1, a2
+// and of gp - gm into b1, b2.
+func foldPair(a1, a2, b1, b2, gm, gp []float32) {
+	w := len(gm)
+	xc, xs := len(a1), len(a2)
+	gp, a2, b1, b2 = gp[:w], a2[:xs], b1[:xc], b2[:xs]
+	a1[0], b1[0] = gm[0]+gp[0], gp[0]-gm[0]
+	for x := 1; x <= xs; x++ {
+		m0, m1, p0, p1 := gm[x], gm[w-x], gp[x], gp[w-x]
+		s0, s1, d0, d1 := m0+p0, m1+p1, p0-m0, p1-m1
+		a1[x], a2[x-1] = s0+s1, s0-s1
+		b1[x], b2[x-1] = d0+d1, d0-d1
+	}
+	for x := xs + 1; x < xc; x++ {
+		a1[x], b1[x] = gm[x]+gp[x], gp[x]-gm[x]
+	}
+}
+
 // finish mixes the colours of pixels [lo, hi) of z (c planes) and applies
-// the sigmoid, into sig and px.
-func (p *fourierParam) finish(z, px, sig []float32, lo, hi int) {
+// the sigmoid, into px.
+func (p *fourierParam) finish(z, px []float32, lo, hi int) {
 	hw := p.h * p.w
 	if p.decorrelate {
 		var m [3][3]float32
@@ -365,19 +432,18 @@ func (p *fourierParam) finish(z, px, sig []float32, lo, hi int) {
 				m[a][b] = float32(p.mix[a][b])
 			}
 		}
-		sigmoidMix3(sig, z, hw, lo, hi, &m)
+		sigmoidMix3(px, z, hw, lo, hi, &m)
+		return
 	}
 	for ch := range p.c {
 		a, b := ch*hw+lo, ch*hw+hi
-		if !p.decorrelate {
-			sigmoidPlane(sig[a:b], z[a:b])
-		}
-		copy(px[a:b], sig[a:b])
+		sigmoidPlane(px[a:b], z[a:b])
 	}
 }
 
 // backprop applies the chain rule backwards through the sigmoid, the colour
-// mixing and the inverse DFT (spectrumGrad).
+// mixing and the inverse DFT (spectrumGrad). The pixels of the last render
+// must not have changed since.
 func (p *fourierParam) backprop(gpx, gv []float32) {
 	hw, chw := p.h*p.w, p.c*p.h*p.w
 	gz := p.z           // dJ/dz, over render's z
@@ -418,75 +484,53 @@ func (p *fourierParam) backprop(gpx, gv []float32) {
 }
 
 // spectrumGrad sets gv to dJ/d(variables) given dJ/dz in gz (n*c planes
-// of h x w), back through z = Re(E S D)/(fh·fw): M = Eᵀ G Dᵀ gives
-// dJ/dRe S = Re M/(fh·fw) and dJ/dIm S = -Im M/(fh·fw), times scale.
-// fill, when set, is called first on each processor's share of the pixels
-// (of every plane: [lo, hi) of each h x w plane) to write those of gz.
+// of h x w), back through render's products (see render): the folds of
+// rows m + (h-m) give dJ/d[A1 | A2] and those of (h-m) - m dJ/d[B1 | B2],
+// from which dJ/dc_re = fold·dcᵀ, dJ/dc_im = -fold·dsᵀ, dJ/ds_im =
+// fold·dcᵀ and dJ/ds_re = fold·dsᵀ (times 1/(fh·fw)), then the products
+// along y transposed and the scale. fill, when set, is called first on
+// each processor's share of the pixels (of every plane: [lo, hi) of each
+// h x w plane) to write those of gz.
 func (p *fourierParam) spectrumGrad(gz, gv []float32, fill func(lo, hi int)) {
 	h, w, fh, wh := p.h, p.w, p.fh, p.wh
-	half, nc, ns := fh/2, cosRows(fh), sinRows(fh)
+	nc, ns := cosRows(fh), sinRows(fh)
 	planes, row := p.n*p.c, 2*wh
 	ld := planes * row
-	// u = [Re W | Im W] with W = G Dᵀ: the columns x and fw-x of G folded
-	// into sums (x = 0..fw/2) and differences (x = 1..xs) first, as render
-	// unfolds them.
 	xc, xs := cosRows(w), sinRows(w)
-	parallelTasks(h, func(lo, hi int) { // each processor's share of the rows
+	yc, ys := cosRows(h), sinRows(h)
+	norm := float32(1 / float64(fh*p.fw))
+	parallelTasks(yc, func(lo, hi int) { // each processor's share of the row pairs
+		slo, shi, plo, phi := p.pairs(lo, hi)
 		if fill != nil {
 			fill(lo*w, hi*w)
+			if plo < phi {
+				fill(plo*w, phi*w)
+			}
 		}
 		for q := range planes {
-			for y := lo; y < hi; y++ {
-				i := q*h + y
-				src, dst := gz[i*w:(i+1)*w], p.zab[i*w:(i+1)*w]
-				copy(dst[:xc], src[:xc])
-				sn := dst[xc:]
-				for x := 1; x <= xs; x++ {
-					a, b := src[x], src[w-x]
-					dst[x], sn[x-1] = a+b, a-b
-				}
-			}
-			zab, u := p.zab[(q*h+lo)*w:], p.u[(q*h+lo)*row:]
-			model.SgemmSerial(false, true, hi-lo, wh, xc, 1, zab, w, p.dc, xc, 0, u, row)
-			model.SgemmSerial(false, true, hi-lo, wh, xs, 1, zab[xc:], w, p.ds, max(xs, 1), 0, u[wh:], row)
-		}
-	})
-	// M = Eᵀ W. Row ky of Re(E)ᵀ·W sums cos(2π·ky·y/h)·W[y] over y, in
-	// which rows y and h-y share their cosine (and negate their sine, as
-	// fh = h; see render): so r's rows y = 0..h/2 hold [Re W, Im W] of
-	// rows y and h-y added, and its rows yc+y-1 (y = 1..ys) [-Im W, Re W]
-	// of row y less row h-y (interleaved per kx), and
-	// cosᵀ·(the first) + sinᵀ·(the second) = [Re M, Im M].
-	yc, ys := cosRows(h), sinRows(h)
-	parallelTasks(yc, func(lo, hi int) {
-		for y := lo; y < hi; y++ {
-			c := p.r[y*ld : (y+1)*ld]
-			var s []float32
-			if y > 0 && y <= ys {
-				s = p.r[(yc+y-1)*ld : (yc+y)*ld]
-			}
-			for q := range planes {
-				a := p.u[(q*h+y)*row : (q*h+y+1)*row]
-				cq := c[q*row : (q+1)*row]
-				if y == 0 || 2*y == h {
-					for kx := range wh {
-						cq[2*kx], cq[2*kx+1] = a[kx], a[wh+kx]
-					}
+			for m := lo; m < hi; m++ {
+				gm := gz[(q*h+m)*w : (q*h+m+1)*w]
+				a := p.zab[(q*h+m)*w : (q*h+m+1)*w]
+				if m < slo || m >= shi {
+					fold(a[:xc], a[xc:], gm)
 					continue
 				}
-				b := p.u[(q*h+h-y)*row : (q*h+h-y+1)*row]
-				sq := s[q*row : (q+1)*row]
-				for kx := range wh {
-					re, im, reb, imb := a[kx], a[wh+kx], b[kx], b[wh+kx]
-					cq[2*kx], cq[2*kx+1] = re+reb, im+imb
-					sq[2*kx], sq[2*kx+1] = imb-im, re-reb
-				}
+				gp := gz[(q*h+h-m)*w : (q*h+h-m+1)*w]
+				b := p.zab[(q*h+yc+m-1)*w : (q*h+yc+m)*w]
+				foldPair(a[:xc], a[xc:], b[:xc], b[xc:], gm, gp)
+			}
+			a, c := p.zab[(q*h+lo)*w:], p.r[lo*ld+q*row:]
+			model.SgemmSerial(false, true, hi-lo, wh, xc, norm, a, w, p.dc, xc, 0, c, ld)
+			model.SgemmSerial(false, true, hi-lo, wh, xs, -norm, a[xc:], w, p.ds, max(xs, 1), 0, c[wh:], ld)
+			if slo < shi {
+				b, s := p.zab[(q*h+yc+slo-1)*w:], p.r[(yc+slo-1)*ld+q*row:]
+				model.SgemmSerial(false, true, shi-slo, wh, xc, norm, b, w, p.dc, xc, 0, s[wh:], ld)
+				model.SgemmSerial(false, true, shi-slo, wh, xs, norm, b[xc:], w, p.ds, max(xs, 1), 0, s, ld)
 			}
 		}
 	})
-	// ab: rows 0..half cosᵀ·(the first rows of r), rows half+1..
-	// sinᵀ·(the others); row ky of M is their sum, row fh-ky their
-	// difference.
+	// dJ/d(sums) = cosᵀ·(r's cos rows), dJ/d(differences) = sinᵀ·(its sin
+	// rows), then times the scale.
 	both(func() { sideGemm(true, false, nc, ld, yc, 1, p.ec, nc, p.r, ld, 0, p.ab, ld) }, func() {
 		if ys > 0 && ns > 0 {
 			sideGemm(true, false, ns, ld, ys, 1, p.es[ns:], ns, p.r[yc*ld:], ld, 0, p.ab[nc*ld:], ld)
@@ -494,39 +538,15 @@ func (p *fourierParam) spectrumGrad(gz, gv []float32, fill func(lo, hi int)) {
 			clear(p.ab[nc*ld:])
 		}
 	})
-	norm := float32(1 / float64(fh*p.fw))
-	parallelTasks(nc, func(lo, hi int) {
-		for ky := lo; ky < hi; ky++ {
-			mirror := (fh - ky) % fh
-			sa, sb := p.scale32[ky*wh:(ky+1)*wh], p.scale32[mirror*wh:(mirror+1)*wh]
-			for q := range planes {
-				c := p.ab[ky*ld+q*row : ky*ld+(q+1)*row]
-				ga := gv[(q*fh+ky)*row : (q*fh+ky+1)*row]
-				if mirror == ky {
-					for kx, f := range sa {
-						f *= norm
-						ga[2*kx], ga[2*kx+1] = c[2*kx]*f, -c[2*kx+1]*f
-					}
-					continue
-				}
-				s := p.ab[(half+ky)*ld+q*row : (half+ky)*ld+(q+1)*row]
-				gb := gv[(q*fh+mirror)*row : (q*fh+mirror+1)*row]
-				for kx, f := range sa {
-					f *= norm
-					g := sb[kx] * norm
-					ga[2*kx], ga[2*kx+1] = (c[2*kx]+s[2*kx])*f, -(c[2*kx+1]+s[2*kx+1])*f
-					gb[2*kx], gb[2*kx+1] = (c[2*kx]-s[2*kx])*g, -(c[2*kx+1]-s[2*kx+1])*g
-				}
-			}
-		}
-	})
+	p.scaleRows(gv, p.ab)
 }
 
 // setPixels sets the spectrum of image i so that it renders px (c*h*w
 // pixels in (0, 1); values are clamped to [1e-4, 1-1e-4] first): the
-// inverse of render. The spectrum of the log-odds z (unmixed) is their
-// forward DFT, S = conj(M)/c_kx with M = Eᵀ Z Dᵀ as in spectrumGrad, and
-// the variables are S/scale; spectrumGrad of Z gives norm·scale·conj(M).
+// inverse of render. The products of render are those of a matrix L with
+// orthogonal columns: L's transpose (spectrumGrad, less the scale) of the
+// log-odds z (unmixed), divided by the squared norms of L's columns
+// (columnNorm), gives the scaled variables.
 func (p *fourierParam) setPixels(i int, px []float32) {
 	hw, chw := p.h*p.w, p.c*p.h*p.w
 	clear(p.z)
@@ -546,17 +566,51 @@ func (p *fourierParam) setPixels(i int, px []float32) {
 		}
 	}
 	g := make([]float32, len(p.v))
-	p.spectrumGrad(p.z, g, nil)
-	norm := 1 / float64(p.fh*p.fw)
-	k := 2 * p.fh * p.wh
-	for ch := range p.c {
-		off := (i*p.c + ch) * k
-		v, gc := p.v[off:off+k], g[off:off+k]
-		for j, sc := range p.scale {
-			f := float32(1 / (norm * sc * sc * columnWeight(j%p.wh, p.fw)))
-			v[2*j], v[2*j+1] = gc[2*j]*f, gc[2*j+1]*f
+	p.spectrumGrad(p.z, g, nil) // f·Lᵀz
+	wh, row := p.wh, 2*p.wh
+	planes := p.n * p.c
+	for j := range p.fh {
+		for q := i * p.c; q < (i+1)*p.c; q++ {
+			for k := range row {
+				kx, im := k%wh, k >= wh
+				at := (j*planes+q)*row + k
+				n := p.columnNorm(j, kx, im)
+				if n == 0 {
+					p.v[at] = 0 // a variable that moves no pixel
+					continue
+				}
+				f := float64(p.f[j*wh+kx])
+				p.v[at] = float32(float64(g[at]) / (f * f * n))
+			}
 		}
 	}
+}
+
+// columnNorm is the squared norm of the column of render's products (L,
+// see setPixels) for row j of v and the real (or, with im, imaginary)
+// part of kx:
+// the sum over the image of (1/(fh·fw) · its cosine or sine along y · c_kx
+// times its cosine or sine along x)².
+func (p *fourierParam) columnNorm(j, kx int, im bool) float64 {
+	nc := cosRows(p.fh)
+	ny := float64(p.h) / 2 // Σ_y cos² or sin² of a frequency other than 0 and h/2
+	if j < nc && (j == 0 || 2*j == p.fh) {
+		ny = float64(p.h) // Σ cos² of 0 or π·y
+	}
+	// Along x a sum's real part and a difference's imaginary part go with
+	// the cosine, the others with the sine (see render).
+	sine := im == (j < nc)
+	edge := kx == 0 || 2*kx == p.fw
+	nx := float64(p.w) / 2
+	switch {
+	case edge && sine:
+		return 0 // sin 0, sin πx
+	case edge:
+		nx = float64(p.w)
+	}
+	c := columnWeight(kx, p.fw)
+	norm := 1 / float64(p.fh*p.fw)
+	return norm * norm * ny * nx * c * c
 }
 
 // pixelParam optimizes the pixels themselves, each kept within [lo, hi]
