@@ -38,6 +38,9 @@ const (
 type param interface {
 	// vars are the optimized variables.
 	vars() []float32
+	// scales is nil, or the scale the variables are kept multiplied by
+	// (see optimizer).
+	scales() []float32
 	// render writes the pixels of the variables into px (n*c*h*w values).
 	render(px []float32)
 	// backprop turns dJ/d(pixels of the last render) into dJ/d(vars),
@@ -105,12 +108,16 @@ func invert3(m [3][3]float64) [3][3]float64 {
 // cosines and sines along y. The change of basis is orthogonal, so the
 // initial noise and the 1/f scaling are those of the spectrum; it spares
 // the render and its gradient a pass that forms these sums (dftMatrices).
+// The variables are kept multiplied by their 1/f scale, which the
+// optimizer applies as it steps (scales): the products of render read them
+// as they are, and those of backprop write their gradient.
 type fourierParam struct {
 	n, c, h, w  int
 	fh, fw, wh  int       // the spectrum's grid (h x w), wh = fw/2 + 1
-	v           []float32 // fh rows (nc sums, then ns differences) x ld, see dftMatrices
+	v           []float32 // fh rows (nc sums, then ns differences) x ld, see dftMatrices; times fv
 	scale       []float64 // fh*wh by ky, kx, including sqrt(fh*fw) and the final /4
 	f           []float32 // fh*wh by row of v and kx: the scale of v's sums and differences
+	fv          []float32 // f for each variable
 	decorrelate bool
 	mix, unmix  [3][3]float64
 	// sig holds the sigmoid outputs of the last render (the caller's
@@ -121,7 +128,6 @@ type fourierParam struct {
 	// dftMatrices), for the P = n*c planes at once:
 	ec, es []float32 // h x nc cos and h x ns sin of 2π·ky·y/fh, ky from 0 and 1 (see dftCache)
 	dc, ds []float32 // wh x (fw/2+1) c_kx·cos and wh x (fw-1)/2 c_kx·sin of 2π·kx·x/fw, x from 0 and 1
-	ab     []float32 // fh x ld: f·v, the scaled sums and differences
 	r      []float32 // h x ld: rows m = 0..h/2 cos·sums, rows h/2+m (m = 1..ys) sin·differences
 	zab    []float32 // P·h x w: per plane and row, products along x (see render)
 }
@@ -170,6 +176,10 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 			p.f[j*wh+kx] = float32(k * p.scale[ky*wh+kx])
 		}
 	}
+	p.fv = make([]float32, len(p.v))
+	for i := range p.fv {
+		p.fv[i] = p.f[i/(n*c*2*wh)*wh+i%wh]
+	}
 	p.dftMatrices()
 	return p
 }
@@ -196,14 +206,13 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 // (BenchmarkFourier224), at float32 precision (TestFourierRoundTrip), and
 // needs no power-of-two grid.
 //
-// v, ab and r hold each row's planes side by side (ld = P·2wh values),
+// v and r hold each row's planes side by side (ld = P·2wh values),
 // each plane as the real parts of kx = 0..wh-1, then the imaginary ones.
 func (p *fourierParam) dftMatrices() {
 	h, w, fh, fw, wh := p.h, p.w, p.fh, p.fw, p.wh
 	m := dftCache(h, w, fh, fw)
 	p.ec, p.es, p.dc, p.ds = m.ec, m.es, m.dc, m.ds
 	ld := p.n * p.c * 2 * wh
-	p.ab = make([]float32, fh*ld)
 	p.r = make([]float32, h*ld)
 	p.zab = make([]float32, p.n*p.c*h*w)
 }
@@ -265,25 +274,9 @@ func columnWeight(kx, fw int) float64 {
 	return 2
 }
 
-func (p *fourierParam) vars() []float32 { return p.v }
-func (p *fourierParam) project()        {}
-
-// scaleRows sets dst to f·src for rows of v (or of its gradient).
-func (p *fourierParam) scaleRows(dst, src []float32) {
-	wh, row := p.wh, 2*p.wh
-	ld := p.n * p.c * row
-	parallelTasks(p.fh, func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			f := p.f[j*wh : (j+1)*wh]
-			for q := j * ld; q < (j+1)*ld; q += row {
-				s, d := src[q:q+row], dst[q:q+row]
-				for kx, k := range f {
-					d[kx], d[wh+kx] = s[kx]*k, s[wh+kx]*k
-				}
-			}
-		}
-	})
-}
+func (p *fourierParam) vars() []float32   { return p.v }
+func (p *fourierParam) scales() []float32 { return p.fv }
+func (p *fourierParam) project()          {}
 
 // pairs returns how image rows pair up for plane rows m of [lo, hi): m
 // with h-m. Rows m = 0 and, for an even h, h/2 are alone; the others have
@@ -307,13 +300,12 @@ func (p *fourierParam) render(px []float32) {
 	nc, ns := cosRows(fh), sinRows(fh)
 	planes, row := p.n*p.c, 2*wh
 	ld := planes * row
-	p.scaleRows(p.ab, p.v)
 	// r: rows m = 0..h/2 of cos·sums, then rows m = 1..ys of
-	// sin·differences (see dftMatrices).
+	// sin·differences (see dftMatrices), the variables being scaled.
 	yc, ys := cosRows(h), sinRows(h)
-	both(func() { sideGemm(false, false, yc, ld, nc, 1, p.ec, nc, p.ab, ld, 0, p.r, ld) }, func() {
+	both(func() { sideGemm(false, false, yc, ld, nc, 1, p.ec, nc, p.v, ld, 0, p.r, ld) }, func() {
 		if ys > 0 && ns > 0 {
-			sideGemm(false, false, ys, ld, ns, 1, p.es[ns:], ns, p.ab[nc*ld:], ld, 0, p.r[yc*ld:], ld)
+			sideGemm(false, false, ys, ld, ns, 1, p.es[ns:], ns, p.v[nc*ld:], ld, 0, p.r[yc*ld:], ld)
 		}
 	})
 	// The rest runs on the row pairs m, h-m split between the processors,
@@ -530,23 +522,22 @@ func (p *fourierParam) spectrumGrad(gz, gv []float32, fill func(lo, hi int)) {
 		}
 	})
 	// dJ/d(sums) = cosᵀ·(r's cos rows), dJ/d(differences) = sinᵀ·(its sin
-	// rows), then times the scale.
-	both(func() { sideGemm(true, false, nc, ld, yc, 1, p.ec, nc, p.r, ld, 0, p.ab, ld) }, func() {
+	// rows), of the variables as they are (scaled).
+	both(func() { sideGemm(true, false, nc, ld, yc, 1, p.ec, nc, p.r, ld, 0, gv, ld) }, func() {
 		if ys > 0 && ns > 0 {
-			sideGemm(true, false, ns, ld, ys, 1, p.es[ns:], ns, p.r[yc*ld:], ld, 0, p.ab[nc*ld:], ld)
+			sideGemm(true, false, ns, ld, ys, 1, p.es[ns:], ns, p.r[yc*ld:], ld, 0, gv[nc*ld:], ld)
 		} else {
-			clear(p.ab[nc*ld:])
+			clear(gv[nc*ld:])
 		}
 	})
-	p.scaleRows(gv, p.ab)
 }
 
 // setPixels sets the spectrum of image i so that it renders px (c*h*w
 // pixels in (0, 1); values are clamped to [1e-4, 1-1e-4] first): the
 // inverse of render. The products of render are those of a matrix L with
-// orthogonal columns: L's transpose (spectrumGrad, less the scale) of the
-// log-odds z (unmixed), divided by the squared norms of L's columns
-// (columnNorm), gives the scaled variables.
+// orthogonal columns: L's transpose (spectrumGrad) of the log-odds z
+// (unmixed), divided by the squared norms of L's columns (columnNorm),
+// gives the (scaled) variables.
 func (p *fourierParam) setPixels(i int, px []float32) {
 	hw, chw := p.h*p.w, p.c*p.h*p.w
 	clear(p.z)
@@ -566,7 +557,7 @@ func (p *fourierParam) setPixels(i int, px []float32) {
 		}
 	}
 	g := make([]float32, len(p.v))
-	p.spectrumGrad(p.z, g, nil) // f·Lᵀz
+	p.spectrumGrad(p.z, g, nil) // Lᵀz
 	wh, row := p.wh, 2*p.wh
 	planes := p.n * p.c
 	for j := range p.fh {
@@ -579,8 +570,7 @@ func (p *fourierParam) setPixels(i int, px []float32) {
 					p.v[at] = 0 // a variable that moves no pixel
 					continue
 				}
-				f := float64(p.f[j*wh+kx])
-				p.v[at] = float32(float64(g[at]) / (f * f * n))
+				p.v[at] = float32(float64(g[at]) / n)
 			}
 		}
 	}
@@ -621,6 +611,7 @@ type pixelParam struct {
 }
 
 func (p *pixelParam) vars() []float32            { return p.v }
+func (p *pixelParam) scales() []float32          { return nil }
 func (p *pixelParam) render(px []float32)        { copy(px, p.v) }
 func (p *pixelParam) backprop(gpx, gv []float32) { copy(gv, gpx) }
 

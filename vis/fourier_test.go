@@ -58,13 +58,14 @@ func TestFourierZeroSpectrum(t *testing.T) {
 }
 
 // TestFourierBackprop checks the parameterization's chain rule against
-// finite differences of J = Σ w·pixels.
+// finite differences of J = Σ w·pixels, in the unscaled variables u = v/fv
+// the optimizer steps (dJ/du = fv·dJ/dv).
 func TestFourierBackprop(t *testing.T) {
 	for _, tc := range []struct{ c, h, w int }{{3, 6, 8}, {3, 5, 7}, {1, 4, 5}, {3, 8, 6}, {2, 12, 7}} {
 		p := newFourierParam(2, tc.c, tc.h, tc.w, 1, true, true)
 		rng := rand.New(rand.NewPCG(3, 4))
 		for i := range p.v {
-			p.v[i] = float32(rng.NormFloat64() * 0.3)
+			p.v[i] = float32(rng.NormFloat64()*0.3) * p.fv[i]
 		}
 		n := 2 * tc.c * tc.h * tc.w
 		w := make([]float32, n)
@@ -80,20 +81,21 @@ func TestFourierBackprop(t *testing.T) {
 		g := make([]float32, len(p.v))
 		p.backprop(w, g)
 		peak := 0.0
-		for _, x := range g {
-			peak = math.Max(peak, math.Abs(float64(x)))
+		for k, x := range g {
+			g[k] = x * p.fv[k] // dJ/du
+			peak = math.Max(peak, math.Abs(float64(g[k])))
 		}
 		const eps = 1e-3
 		for k := range p.v {
 			old := p.v[k]
-			p.v[k] = old + eps
+			p.v[k] = old + eps*p.fv[k]
 			up := j()
-			p.v[k] = old - eps
+			p.v[k] = old - eps*p.fv[k]
 			down := j()
 			p.v[k] = old
 			fd := (up - down) / (2 * eps)
 			if math.Abs(fd-float64(g[k])) > 1e-3*peak+1e-5 {
-				t.Fatalf("%+v: d/dv[%d] = %g, finite difference %g", tc, k, g[k], fd)
+				t.Fatalf("%+v: d/du[%d] = %g, finite difference %g", tc, k, g[k], fd)
 			}
 		}
 	}

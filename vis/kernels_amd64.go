@@ -20,7 +20,8 @@ func sigmoidAVX(dst, src *float32, n int)
 //go:noescape
 func sigmoidMixAVX(dst, src *float32, plane, n int, m *[9]float32)
 
-// adamAVX is adam.step's kernel for n values, n a multiple of 8.
+// adamAVX is adam.step's kernel for n values, n a multiple of 8; f is
+// nil or the scale of the variables (n values).
 //
 //go:noescape
-func adamAVX(v, grad, m, s *float32, n int, k, eps float32)
+func adamAVX(v, grad, m, s, f *float32, n int, k, eps float32)

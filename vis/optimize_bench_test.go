@@ -158,7 +158,7 @@ func BenchmarkOptimizeParts(b *testing.B) {
 	b.Run("adam", func(b *testing.B) {
 		c0 := cpuTime()
 		for b.Loop() {
-			opt.step(f.v, gv)
+			opt.step(f.v, gv, f.fv)
 		}
 		b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
 	})
