@@ -25,3 +25,26 @@ func sigmoidMixAVX(dst, src *float32, plane, n int, m *[9]float32)
 //
 //go:noescape
 func adamAVX(v, grad, m, s, f *float32, n int, k, eps float32)
+
+// warpTapsAVX is warp.rowTaps's kernel for n pixels, n a multiple of 4.
+//
+//go:noescape
+func warpTapsAVX(s *tapArgs, idx *int32, k0, k1, k2, k3 *float32, n int)
+
+// warpGatherAVX is applyPlanes's kernel for n pixels of a span of one
+// plane, n a multiple of 8.
+//
+//go:noescape
+func warpGatherAVX(d, p *float32, idx *int32, k0, k1, k2, k3 *float32, n, w int, gain, bias float32)
+
+// warpScatterAVX is adjointRows's kernel for n pixels of a span of one
+// plane, n a multiple of 8.
+//
+//go:noescape
+func warpScatterAVX(p, grad *float32, idx *int32, k0, k1, k2, k3 *float32, n, w int, gain float32)
+
+// warpScatter3AVX is adjointRows's kernel for n pixels of a span of three
+// planes, n a multiple of 8.
+//
+//go:noescape
+func warpScatter3AVX(p, grad *float32, idx *int32, k0, k1, k2, k3 *float32, n, w, hw int, gain *[3]float32)

@@ -223,3 +223,636 @@ adamscaled:
 adamdone:
 	VZEROUPPER
 	RET
+
+// func warpTapsAVX(s *tapArgs, idx *int32, k0, k1, k2, k3 *float32, n int)
+// For n output pixels (a multiple of 4) of a row, all inside the plane:
+// the source point sy = (ry - sin·qx) + cy, sx = (rx + cos·qx) + cx with
+// qx = (x - cx) - dx, in float64 and in the order warp.point computes it,
+// its top-left tap y0·w + x0 (the floors) and the weights of weights().
+TEXT ·warpTapsAVX(SB), NOSPLIT, $0-56
+	MOVQ s+0(FP), AX
+	MOVQ idx+8(FP), DI
+	MOVQ k0+16(FP), R8
+	MOVQ k1+24(FP), R9
+	MOVQ k2+32(FP), R10
+	MOVQ k3+40(FP), R11
+	MOVQ n+48(FP), CX
+	VMOVUPD 288(AX), Y0 // x, x+1, x+2, x+3
+	VMOVUPD 256(AX), Y15 // 4
+	VMOVUPD 224(AX), Y14 // 1
+	VMOVDQU 320(AX), X13 // w
+	SHRQ $2, CX
+	JZ   tapsdone
+
+tapsloop:
+	VSUBPD      160(AX), Y0, Y1 // x - cx
+	VSUBPD      192(AX), Y1, Y1 // qx
+	VMULPD      64(AX), Y1, Y2 // sin·qx
+	VMOVUPD     0(AX), Y3
+	VSUBPD      Y2, Y3, Y3 // ry - sin·qx
+	VADDPD      128(AX), Y3, Y3 // sy
+	VMULPD      96(AX), Y1, Y4 // cos·qx
+	VADDPD      32(AX), Y4, Y4 // rx + cos·qx
+	VADDPD      160(AX), Y4, Y4 // sx
+	VROUNDPD    $1, Y3, Y5
+	VROUNDPD    $1, Y4, Y6
+	VSUBPD      Y5, Y3, Y3 // fy
+	VSUBPD      Y6, Y4, Y4 // fx
+	VCVTTPD2DQY Y5, X5
+	VCVTTPD2DQY Y6, X6
+	VPMULLD     X13, X5, X5
+	VPADDD      X6, X5, X5
+	VMOVDQU     X5, (DI)
+	VSUBPD      Y3, Y14, Y7 // 1 - fy
+	VSUBPD      Y4, Y14, Y8 // 1 - fx
+	VMULPD      Y8, Y7, Y9
+	VCVTPD2PSY  Y9, X9
+	VMOVUPS     X9, (R8)
+	VMULPD      Y4, Y7, Y9
+	VCVTPD2PSY  Y9, X9
+	VMOVUPS     X9, (R9)
+	VMULPD      Y8, Y3, Y9
+	VCVTPD2PSY  Y9, X9
+	VMOVUPS     X9, (R10)
+	VMULPD      Y4, Y3, Y9
+	VCVTPD2PSY  Y9, X9
+	VMOVUPS     X9, (R11)
+	VADDPD      Y15, Y0, Y0
+	ADDQ $16, DI
+	ADDQ $16, R8
+	ADDQ $16, R9
+	ADDQ $16, R10
+	ADDQ $16, R11
+	DECQ CX
+	JNZ  tapsloop
+
+tapsdone:
+	VZEROUPPER
+	RET
+
+// func warpGatherAVX(d, p *float32, idx *int32, k0, k1, k2, k3 *float32, n, w int, gain, bias float32)
+// For n pixels (a multiple of 8): d[j] = gain·(k0·p[i] + k1·p[i+1] +
+// k2·p[i+w] + k3·p[i+w+1]) + bias with i = idx[j], summed in that order.
+TEXT ·warpGatherAVX(SB), NOSPLIT, $0-80
+	MOVQ d+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ idx+16(FP), DX
+	MOVQ k0+24(FP), R8
+	MOVQ k1+32(FP), R9
+	MOVQ k2+40(FP), R10
+	MOVQ k3+48(FP), R11
+	MOVQ n+56(FP), CX
+	MOVQ w+64(FP), R12
+	VBROADCASTSS gain+72(FP), Y13
+	VBROADCASTSS bias+76(FP), Y12
+	LEAQ (SI)(R12*4), R12 // the row below
+	SHRQ $3, CX
+	JZ   gatherdone
+
+gatherloop:
+	VMOVDQU    (DX), Y0
+	VPCMPEQD   Y15, Y15, Y15
+	VGATHERDPS Y15, (SI)(Y0*4), Y1
+	VPCMPEQD   Y15, Y15, Y15
+	VGATHERDPS Y15, 4(SI)(Y0*4), Y2
+	VPCMPEQD   Y15, Y15, Y15
+	VGATHERDPS Y15, (R12)(Y0*4), Y3
+	VPCMPEQD   Y15, Y15, Y15
+	VGATHERDPS Y15, 4(R12)(Y0*4), Y4
+	VMULPS     (R8), Y1, Y1
+	VMULPS     (R9), Y2, Y2
+	VADDPS     Y2, Y1, Y1
+	VMULPS     (R10), Y3, Y3
+	VADDPS     Y3, Y1, Y1
+	VMULPS     (R11), Y4, Y4
+	VADDPS     Y4, Y1, Y1
+	VMULPS     Y13, Y1, Y1
+	VADDPS     Y12, Y1, Y1
+	VMOVUPS    Y1, (DI)
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	DECQ CX
+	JNZ  gatherloop
+
+gatherdone:
+	VZEROUPPER
+	RET
+
+// func warpScatterAVX(p, grad *float32, idx *int32, k0, k1, k2, k3 *float32, n, w int, gain float32)
+// For n pixels (a multiple of 8), in order, with gj = grad[j]·gain and
+// i = idx[j]: p[i] += k0·gj, p[i+1] += k1·gj, p[i+w] += k2·gj,
+// p[i+w+1] += k3·gj. The products are taken eight pixels at a time, the
+// sums one by one (taps of neighbouring pixels coincide).
+TEXT ·warpScatterAVX(SB), NOSPLIT, $128-76
+	MOVQ p+0(FP), SI
+	MOVQ grad+8(FP), BX
+	MOVQ idx+16(FP), DX
+	MOVQ k0+24(FP), R8
+	MOVQ k1+32(FP), R9
+	MOVQ k2+40(FP), R10
+	MOVQ k3+48(FP), R11
+	MOVQ n+56(FP), CX
+	MOVQ w+64(FP), R12
+	VBROADCASTSS gain+72(FP), Y13
+	LEAQ (SI)(R12*4), R12 // the row below
+	SHRQ $3, CX
+	JZ   scatterdone
+
+scatterloop:
+	VMULPS  (BX), Y13, Y0 // gj
+	VMULPS  (R8), Y0, Y1
+	VMULPS  (R9), Y0, Y2
+	VMULPS  (R10), Y0, Y3
+	VMULPS  (R11), Y0, Y4
+	VMOVUPS Y1, 0(SP)
+	VMOVUPS Y2, 32(SP)
+	VMOVUPS Y3, 64(SP)
+	VMOVUPS Y4, 96(SP)
+	MOVLQSX 0(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  0(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X6
+	VADDSS  32(SP), X6, X6
+	VMOVSS  X6, 4(SI)(AX*4)
+	VMOVSS  (R12)(AX*4), X7
+	VADDSS  64(SP), X7, X7
+	VMOVSS  X7, (R12)(AX*4)
+	VMOVSS  4(R12)(AX*4), X8
+	VADDSS  96(SP), X8, X8
+	VMOVSS  X8, 4(R12)(AX*4)
+	MOVLQSX 4(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  4(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X6
+	VADDSS  36(SP), X6, X6
+	VMOVSS  X6, 4(SI)(AX*4)
+	VMOVSS  (R12)(AX*4), X7
+	VADDSS  68(SP), X7, X7
+	VMOVSS  X7, (R12)(AX*4)
+	VMOVSS  4(R12)(AX*4), X8
+	VADDSS  100(SP), X8, X8
+	VMOVSS  X8, 4(R12)(AX*4)
+	MOVLQSX 8(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  8(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X6
+	VADDSS  40(SP), X6, X6
+	VMOVSS  X6, 4(SI)(AX*4)
+	VMOVSS  (R12)(AX*4), X7
+	VADDSS  72(SP), X7, X7
+	VMOVSS  X7, (R12)(AX*4)
+	VMOVSS  4(R12)(AX*4), X8
+	VADDSS  104(SP), X8, X8
+	VMOVSS  X8, 4(R12)(AX*4)
+	MOVLQSX 12(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  12(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X6
+	VADDSS  44(SP), X6, X6
+	VMOVSS  X6, 4(SI)(AX*4)
+	VMOVSS  (R12)(AX*4), X7
+	VADDSS  76(SP), X7, X7
+	VMOVSS  X7, (R12)(AX*4)
+	VMOVSS  4(R12)(AX*4), X8
+	VADDSS  108(SP), X8, X8
+	VMOVSS  X8, 4(R12)(AX*4)
+	MOVLQSX 16(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  16(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X6
+	VADDSS  48(SP), X6, X6
+	VMOVSS  X6, 4(SI)(AX*4)
+	VMOVSS  (R12)(AX*4), X7
+	VADDSS  80(SP), X7, X7
+	VMOVSS  X7, (R12)(AX*4)
+	VMOVSS  4(R12)(AX*4), X8
+	VADDSS  112(SP), X8, X8
+	VMOVSS  X8, 4(R12)(AX*4)
+	MOVLQSX 20(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  20(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X6
+	VADDSS  52(SP), X6, X6
+	VMOVSS  X6, 4(SI)(AX*4)
+	VMOVSS  (R12)(AX*4), X7
+	VADDSS  84(SP), X7, X7
+	VMOVSS  X7, (R12)(AX*4)
+	VMOVSS  4(R12)(AX*4), X8
+	VADDSS  116(SP), X8, X8
+	VMOVSS  X8, 4(R12)(AX*4)
+	MOVLQSX 24(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  24(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X6
+	VADDSS  56(SP), X6, X6
+	VMOVSS  X6, 4(SI)(AX*4)
+	VMOVSS  (R12)(AX*4), X7
+	VADDSS  88(SP), X7, X7
+	VMOVSS  X7, (R12)(AX*4)
+	VMOVSS  4(R12)(AX*4), X8
+	VADDSS  120(SP), X8, X8
+	VMOVSS  X8, 4(R12)(AX*4)
+	MOVLQSX 28(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  28(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X6
+	VADDSS  60(SP), X6, X6
+	VMOVSS  X6, 4(SI)(AX*4)
+	VMOVSS  (R12)(AX*4), X7
+	VADDSS  92(SP), X7, X7
+	VMOVSS  X7, (R12)(AX*4)
+	VMOVSS  4(R12)(AX*4), X8
+	VADDSS  124(SP), X8, X8
+	VMOVSS  X8, 4(R12)(AX*4)
+	ADDQ $32, BX
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	DECQ CX
+	JNZ  scatterloop
+
+scatterdone:
+	VZEROUPPER
+	RET
+
+// func warpScatter3AVX(p, grad *float32, idx *int32, k0, k1, k2, k3 *float32, n, w, hw int, gain *[3]float32)
+// warpScatterAVX for the three planes at once, hw values apart (in p and
+// grad alike): their sums, independent, overlap in time.
+TEXT ·warpScatter3AVX(SB), NOSPLIT, $384-88
+	MOVQ p+0(FP), SI
+	MOVQ grad+8(FP), BX
+	MOVQ idx+16(FP), DX
+	MOVQ k0+24(FP), R8
+	MOVQ k1+32(FP), R9
+	MOVQ k2+40(FP), R10
+	MOVQ k3+48(FP), R11
+	MOVQ n+56(FP), CX
+	MOVQ hw+72(FP), R14
+	SHLQ $2, R14 // bytes between planes
+	LEAQ (SI)(R14*1), DI
+	LEAQ (DI)(R14*1), R13
+	MOVQ gain+80(FP), AX
+	VBROADCASTSS 0(AX), Y13
+	VBROADCASTSS 4(AX), Y12
+	VBROADCASTSS 8(AX), Y11
+	SHRQ $3, CX
+	JZ   scatter3done
+
+scatter3loop:
+	VMULPS  (BX), Y13, Y0 // gj of plane 0
+	VMULPS  (R8), Y0, Y1
+	VMOVUPS Y1, 0(SP)
+	VMULPS  (R9), Y0, Y1
+	VMOVUPS Y1, 32(SP)
+	VMULPS  (R10), Y0, Y1
+	VMOVUPS Y1, 64(SP)
+	VMULPS  (R11), Y0, Y1
+	VMOVUPS Y1, 96(SP)
+	VMULPS  (BX)(R14*1), Y12, Y0 // gj of plane 1
+	VMULPS  (R8), Y0, Y1
+	VMOVUPS Y1, 128(SP)
+	VMULPS  (R9), Y0, Y1
+	VMOVUPS Y1, 160(SP)
+	VMULPS  (R10), Y0, Y1
+	VMOVUPS Y1, 192(SP)
+	VMULPS  (R11), Y0, Y1
+	VMOVUPS Y1, 224(SP)
+	VMULPS  (BX)(R14*2), Y11, Y0 // gj of plane 2
+	VMULPS  (R8), Y0, Y1
+	VMOVUPS Y1, 256(SP)
+	VMULPS  (R9), Y0, Y1
+	VMOVUPS Y1, 288(SP)
+	VMULPS  (R10), Y0, Y1
+	VMOVUPS Y1, 320(SP)
+	VMULPS  (R11), Y0, Y1
+	VMOVUPS Y1, 352(SP)
+	MOVLQSX 0(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  0(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  32(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  128(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  160(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  256(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  288(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	ADDQ    w+64(FP), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  64(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  96(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  192(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  224(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  320(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  352(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	MOVLQSX 4(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  4(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  36(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  132(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  164(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  260(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  292(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	ADDQ    w+64(FP), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  68(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  100(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  196(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  228(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  324(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  356(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	MOVLQSX 8(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  8(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  40(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  136(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  168(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  264(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  296(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	ADDQ    w+64(FP), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  72(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  104(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  200(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  232(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  328(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  360(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	MOVLQSX 12(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  12(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  44(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  140(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  172(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  268(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  300(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	ADDQ    w+64(FP), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  76(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  108(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  204(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  236(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  332(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  364(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	MOVLQSX 16(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  16(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  48(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  144(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  176(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  272(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  304(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	ADDQ    w+64(FP), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  80(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  112(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  208(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  240(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  336(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  368(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	MOVLQSX 20(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  20(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  52(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  148(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  180(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  276(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  308(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	ADDQ    w+64(FP), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  84(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  116(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  212(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  244(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  340(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  372(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	MOVLQSX 24(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  24(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  56(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  152(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  184(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  280(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  312(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	ADDQ    w+64(FP), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  88(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  120(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  216(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  248(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  344(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  376(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	MOVLQSX 28(DX), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  28(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  60(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  156(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  188(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  284(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  316(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	ADDQ    w+64(FP), AX
+	VMOVSS  (SI)(AX*4), X5
+	VADDSS  92(SP), X5, X5
+	VMOVSS  X5, (SI)(AX*4)
+	VMOVSS  4(SI)(AX*4), X5
+	VADDSS  124(SP), X5, X5
+	VMOVSS  X5, 4(SI)(AX*4)
+	VMOVSS  (DI)(AX*4), X5
+	VADDSS  220(SP), X5, X5
+	VMOVSS  X5, (DI)(AX*4)
+	VMOVSS  4(DI)(AX*4), X5
+	VADDSS  252(SP), X5, X5
+	VMOVSS  X5, 4(DI)(AX*4)
+	VMOVSS  (R13)(AX*4), X5
+	VADDSS  348(SP), X5, X5
+	VMOVSS  X5, (R13)(AX*4)
+	VMOVSS  4(R13)(AX*4), X5
+	VADDSS  380(SP), X5, X5
+	VMOVSS  X5, 4(R13)(AX*4)
+	ADDQ $32, BX
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	DECQ CX
+	JNZ  scatter3loop
+
+scatter3done:
+	VZEROUPPER
+	RET

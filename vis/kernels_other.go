@@ -8,3 +8,18 @@ const useAVX = false
 func sigmoidAVX(dst, src *float32, n int)                          { panic("vis: no AVX kernels") }
 func sigmoidMixAVX(dst, src *float32, plane, n int, m *[9]float32) { panic("vis: no AVX kernels") }
 func adamAVX(v, grad, m, s, f *float32, n int, k, eps float32)     { panic("vis: no AVX kernels") }
+
+func warpTapsAVX(s *tapArgs, idx *int32, k0, k1, k2, k3 *float32, n int) {
+	panic("vis: no AVX kernels")
+}
+func warpGatherAVX(d, p *float32, idx *int32, k0, k1, k2, k3 *float32, n, w int, gain, bias float32) {
+	panic("vis: no AVX kernels")
+}
+
+func warpScatterAVX(p, grad *float32, idx *int32, k0, k1, k2, k3 *float32, n, w int, gain float32) {
+	panic("vis: no AVX kernels")
+}
+
+func warpScatter3AVX(p, grad *float32, idx *int32, k0, k1, k2, k3 *float32, n, w, hw int, gain *[3]float32) {
+	panic("vis: no AVX kernels")
+}

@@ -130,16 +130,44 @@ func TestWarpPlanes(t *testing.T) {
 	if !outside {
 		t.Fatal("the warp reads no point outside the image: the fill is untested")
 	}
-	// The adjoint of all planes at once, its two halves of rows run
-	// concurrently, equals each plane's own times its gain.
-	gotT := make([]float32, c*h*w)
-	wp.adjointPlanes(gotT, x, c, gain, make([]float32, c*h*w))
+	// The adjoint of all planes at once equals each plane's own times its
+	// gain: here two halves of the rows run concurrently (the bands'
+	// taps meet), and on a Lucid transform of 224 x 224 planes four bands
+	// two at a time, whose taps keep apart.
+	if wp.apart(0, h/4, h/2, 3*h/4) {
+		t.Fatal("the bands of an 8-row plane turned by up to 30° keep apart")
+	}
+	checkAdjointPlanes(t, wp, x, c, h, w, gain)
+	lucid, _ := Preset("lucid")
+	const lh, lw = 224, 224
+	for range 5 {
+		lp := lucid.Transforms.draw(rng, lh, lw)
+		if !lp.apart(0, lh/4, lh/2, 3*lh/4) || !lp.apart(lh/4, lh/2, 3*lh/4, lh) {
+			t.Fatalf("the bands of %+v meet", *lp)
+		}
+		lx := make([]float32, c*lh*lw)
+		for i := range lx {
+			lx[i] = float32(rng.NormFloat64())
+		}
+		checkAdjointPlanes(t, lp, lx, c, lh, lw, gain)
+	}
+}
+
+// checkAdjointPlanes compares adjointPlanes of the c planes of x with each
+// plane's adjoint times its gain.
+func checkAdjointPlanes(t *testing.T, wp *warp, x []float32, c, h, w int, gain []float32) {
+	t.Helper()
+	got := make([]float32, c*h*w)
+	for i := range got {
+		got[i] = float32(i) // adjointPlanes sets dst, whatever it held
+	}
+	wp.adjointPlanes(got, x, c, gain, make([]float32, c*h*w))
 	for ch := range c {
 		want := make([]float32, h*w)
 		wp.adjoint(want, x[ch*h*w:(ch+1)*h*w])
 		for j := range h * w {
-			if d := gotT[ch*h*w+j] - gain[ch]*want[j]; d > 1e-5 || d < -1e-5 {
-				t.Fatalf("plane %d pixel %d: adjointPlanes %g, %g·adjoint %g", ch, j, gotT[ch*h*w+j], gain[ch], gain[ch]*want[j])
+			if d := got[ch*h*w+j] - gain[ch]*want[j]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("%dx%d plane %d pixel %d: adjointPlanes %g, %g·adjoint %g", h, w, ch, j, got[ch*h*w+j], gain[ch], gain[ch]*want[j])
 			}
 		}
 	}
