@@ -438,11 +438,11 @@ func (p *fourierParam) finish(z, px []float32, lo, hi int) {
 // must not have changed since.
 func (p *fourierParam) backprop(gpx, gv []float32) {
 	hw, chw := p.h*p.w, p.c*p.h*p.w
-	gz := p.z           // dJ/dz, over render's z
-	var m [3][3]float32 // a gradient needs no more precision
+	gz := p.z            // dJ/dz, over render's z
+	var mt [3][3]float32 // the mixing transposed; a gradient needs no more precision
 	for a := range 3 {
 		for b := range 3 {
-			m[a][b] = float32(p.mix[a][b])
+			mt[a][b] = float32(p.mix[b][a])
 		}
 	}
 	// dJ/dz of pixels [lo, hi) of every image, on each processor's share of
@@ -451,25 +451,15 @@ func (p *fourierParam) backprop(gpx, gv []float32) {
 		for i := range p.n {
 			sig := p.sig[i*chw : (i+1)*chw]
 			g, z := gpx[i*chw:(i+1)*chw], gz[i*chw:(i+1)*chw]
-			if !p.decorrelate {
-				for ch := range p.c {
-					for j := ch*hw + lo; j < ch*hw+hi; j++ {
-						s := sig[j]
-						z[j] = g[j] * s * (1 - s)
-					}
-				}
+			if p.decorrelate {
+				sigmoidGradMix3(z, g, sig, hw, lo, hi, &mt)
 				continue
 			}
-			z0, z1, z2 := z[lo:hi], z[hw+lo:hw+hi], z[2*hw+lo:2*hw+hi]
-			s0, s1, s2 := sig[lo:hi], sig[hw+lo:hw+hi], sig[2*hw+lo:2*hw+hi]
-			g0, g1, g2 := g[lo:hi], g[hw+lo:hw+hi], g[2*hw+lo:2*hw+hi]
-			for j := range z0 {
-				a := g0[j] * s0[j] * (1 - s0[j])
-				b := g1[j] * s1[j] * (1 - s1[j])
-				c := g2[j] * s2[j] * (1 - s2[j])
-				z0[j] = m[0][0]*a + m[1][0]*b + m[2][0]*c
-				z1[j] = m[0][1]*a + m[1][1]*b + m[2][1]*c
-				z2[j] = m[0][2]*a + m[1][2]*b + m[2][2]*c
+			for ch := range p.c {
+				for j := ch*hw + lo; j < ch*hw+hi; j++ {
+					s := sig[j]
+					z[j] = g[j] * s * (1 - s)
+				}
 			}
 		}
 	})

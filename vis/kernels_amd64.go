@@ -48,3 +48,9 @@ func warpScatterAVX(p, grad *float32, idx *int32, k0, k1, k2, k3 *float32, n, w 
 //
 //go:noescape
 func warpScatter3AVX(p, grad *float32, idx *int32, k0, k1, k2, k3 *float32, n, w, hw int, gain *[3]float32)
+
+// sigmoidGradMixAVX is sigmoidGradMix3's kernel for n pixels, n a multiple
+// of 8, of three planes spaced plane values apart, m row-major.
+//
+//go:noescape
+func sigmoidGradMixAVX(dst, grad, sig *float32, plane, n int, m *[9]float32)

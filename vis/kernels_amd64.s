@@ -856,3 +856,70 @@ scatter3loop:
 scatter3done:
 	VZEROUPPER
 	RET
+
+DATA onec<>+0x00(SB)/4, $1.0
+GLOBL onec<>(SB), RODATA|NOPTR, $4
+
+// func sigmoidGradMixAVX(dst, grad, sig *float32, plane, n int, m *[9]float32)
+// For n pixels (a multiple of 8) of three planes spaced plane values apart,
+// with a[d] = grad[d]·sig[d]·(1 - sig[d]) (the gradient through the
+// sigmoid): dst[c] = m[3c]·a[0] + m[3c+1]·a[1] + m[3c+2]·a[2].
+TEXT ·sigmoidGradMixAVX(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ sig+16(FP), BX
+	MOVQ plane+24(FP), DX
+	SHLQ $2, DX
+	MOVQ n+32(FP), CX
+	MOVQ m+40(FP), AX
+	VBROADCASTSS onec<>+0x00(SB), Y15
+	VBROADCASTSS 0(AX), Y6
+	VBROADCASTSS 4(AX), Y7
+	VBROADCASTSS 8(AX), Y8
+	VBROADCASTSS 12(AX), Y9
+	VBROADCASTSS 16(AX), Y10
+	VBROADCASTSS 20(AX), Y11
+	VBROADCASTSS 24(AX), Y12
+	VBROADCASTSS 28(AX), Y13
+	VBROADCASTSS 32(AX), Y14
+	SHRQ $3, CX
+	JZ   gradmixdone
+
+gradmixloop:
+	VMOVUPS (BX), Y0
+	VSUBPS  Y0, Y15, Y3
+	VMULPS  (SI), Y0, Y0
+	VMULPS  Y3, Y0, Y0 // a[0]
+	VMOVUPS (BX)(DX*1), Y1
+	VSUBPS  Y1, Y15, Y3
+	VMULPS  (SI)(DX*1), Y1, Y1
+	VMULPS  Y3, Y1, Y1 // a[1]
+	LEAQ    (BX)(DX*2), R8
+	LEAQ    (SI)(DX*2), R9
+	VMOVUPS (R8), Y2
+	VSUBPS  Y2, Y15, Y3
+	VMULPS  (R9), Y2, Y2
+	VMULPS  Y3, Y2, Y2 // a[2]
+
+	VMULPS      Y0, Y6, Y3
+	VFMADD231PS Y1, Y7, Y3
+	VFMADD231PS Y2, Y8, Y3
+	VMOVUPS     Y3, (DI)
+	VMULPS      Y0, Y9, Y4
+	VFMADD231PS Y1, Y10, Y4
+	VFMADD231PS Y2, Y11, Y4
+	VMOVUPS     Y4, (DI)(DX*1)
+	VMULPS      Y0, Y12, Y5
+	VFMADD231PS Y1, Y13, Y5
+	VFMADD231PS Y2, Y14, Y5
+	LEAQ        (DI)(DX*2), R8
+	VMOVUPS     Y5, (R8)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, BX
+	DECQ CX
+	JNZ  gradmixloop
+
+gradmixdone:
+	VZEROUPPER
+	RET

@@ -23,3 +23,7 @@ func warpScatterAVX(p, grad *float32, idx *int32, k0, k1, k2, k3 *float32, n, w 
 func warpScatter3AVX(p, grad *float32, idx *int32, k0, k1, k2, k3 *float32, n, w, hw int, gain *[3]float32) {
 	panic("vis: no AVX kernels")
 }
+
+func sigmoidGradMixAVX(dst, grad, sig *float32, plane, n int, m *[9]float32) {
+	panic("vis: no AVX kernels")
+}

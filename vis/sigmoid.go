@@ -116,3 +116,33 @@ func fastSigmoid(y float64) float32 {
 	e := expPoly(t-n*math.Ln2) * math.Float64frombits(uint64(int64(n)+1023)<<52)
 	return float32(1 / (1 + e))
 }
+
+// sigmoidGradMix3 sets pixels [lo, hi) of the three planes (spaced plane
+// values apart) of dst to the gradient back through sigmoidMix3 with the
+// transposed matrix mt: with a[d] = grad[d]·sig[d]·(1 - sig[d]) (sig the
+// sigmoid's outputs), dst[c] = Σ_d mt[c][d]·a[d].
+func sigmoidGradMix3(dst, grad, sig []float32, plane, lo, hi int, mt *[3][3]float32) {
+	if hi <= lo {
+		return
+	}
+	dst, grad, sig = dst[:3*plane], grad[:3*plane], sig[:3*plane]
+	j := lo
+	if useAVX {
+		if n := (hi - lo) &^ 7; n > 0 {
+			_ = dst[2*plane+lo+n-1] // the kernel's last write lies inside
+			sigmoidGradMixAVX(&dst[lo], &grad[lo], &sig[lo], plane, n, (*[9]float32)(unsafe.Pointer(mt)))
+			j += n
+		}
+	}
+	d0, d1, d2 := dst[:plane], dst[plane:2*plane], dst[2*plane:]
+	g0, g1, g2 := grad[:plane], grad[plane:2*plane], grad[2*plane:]
+	s0, s1, s2 := sig[:plane], sig[plane:2*plane], sig[2*plane:]
+	for ; j < hi; j++ {
+		a := g0[j] * s0[j] * (1 - s0[j])
+		b := g1[j] * s1[j] * (1 - s1[j])
+		c := g2[j] * s2[j] * (1 - s2[j])
+		d0[j] = mt[0][0]*a + mt[0][1]*b + mt[0][2]*c
+		d1[j] = mt[1][0]*a + mt[1][1]*b + mt[1][2]*c
+		d2[j] = mt[2][0]*a + mt[2][1]*b + mt[2][2]*c
+	}
+}

@@ -141,3 +141,49 @@ func BenchmarkSigmoid(b *testing.B) {
 	b.ReportMetric(float64(tk)/float64(b.N)/1e6, "kernel-ms")
 	b.ReportMetric(float64(ts)/float64(tk), "speedup")
 }
+
+// TestSigmoidGradMix: sigmoidGradMix3 (the AVX2 kernel for runs of eight
+// pixels, the scalar loop for the rest) against the float64 chain rule,
+// on ranges of odd lengths and starts, leaving the pixels outside the
+// range alone.
+func TestSigmoidGradMix(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	const plane = 203
+	m := decorrelation(false)
+	var mt [3][3]float32
+	for a := range 3 {
+		for b := range 3 {
+			mt[a][b] = float32(m[b][a])
+		}
+	}
+	grad, sig := make([]float32, 3*plane), make([]float32, 3*plane)
+	for i := range grad {
+		grad[i], sig[i] = float32(rng.NormFloat64()), float32(rng.Float64())
+	}
+	for _, r := range [][2]int{{0, plane}, {5, 6}, {3, 30}, {17, 200}, {0, 7}, {9, 9}} {
+		dst := make([]float32, 3*plane)
+		for i := range dst {
+			dst[i] = -7
+		}
+		sigmoidGradMix3(dst, grad, sig, plane, r[0], r[1], &mt)
+		for c := range 3 {
+			for j := range plane {
+				got := dst[c*plane+j]
+				if j < r[0] || j >= r[1] {
+					if got != -7 {
+						t.Fatalf("range %v: pixel %d of plane %d, outside, changed to %g", r, j, c, got)
+					}
+					continue
+				}
+				want := 0.0
+				for d := range 3 {
+					s := float64(sig[d*plane+j])
+					want += m[d][c] * float64(grad[d*plane+j]) * s * (1 - s)
+				}
+				if math.Abs(float64(got)-want) > 1e-6*(1+math.Abs(want)) {
+					t.Fatalf("range %v: pixel %d of plane %d = %g, want %g", r, j, c, got, want)
+				}
+			}
+		}
+	}
+}
