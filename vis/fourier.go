@@ -105,7 +105,9 @@ func invert3(m [3][3]float64) [3][3]float64 {
 // basis along y: for each ky of 0..h/2, the sum (S[ky] + S[h-ky])/√2, and
 // for ky of 1..(h-1)/2 the difference (S[ky] - S[h-ky])/√2 (rows 0 and, for
 // an even h, h/2 alone, not halved), the coefficients of the image's
-// cosines and sines along y. The change of basis is orthogonal, so the
+// cosines and sines along y; a sum holds each kx's real part then its
+// imaginary part, a difference its imaginary part then minus its real part
+// (see render). The change of basis is orthogonal, so the
 // initial noise and the 1/f scaling are those of the spectrum; it spares
 // the render and its gradient a pass that forms these sums (dftMatrices).
 // The variables are kept multiplied by their 1/f scale, which the
@@ -128,8 +130,8 @@ type fourierParam struct {
 	// dftMatrices), for the P = n*c planes at once:
 	ec, es []float32 // h x nc cos and h x ns sin of 2π·ky·y/fh, ky from 0 and 1 (see dftCache)
 	dc, ds []float32 // wh x (fw/2+1) c_kx·cos and wh x (fw-1)/2 c_kx·sin of 2π·kx·x/fw, x from 0 and 1
-	r      []float32 // h x ld: rows m = 0..h/2 cos·sums, rows h/2+m (m = 1..ys) sin·differences
-	zab    []float32 // P·h x w: per plane and row, products along x (see render)
+	r      []float32 // 2yc x ld: row 2m cos·sums, row 2m+1 sin·differences (m = 1..ys; else 0), yc = h/2+1
+	zab    []float32 // P·2yc x w: per plane and row of r, products along x (see render)
 }
 
 // newFourierParam returns a Fourier parameterization with a zero spectrum
@@ -213,8 +215,8 @@ func (p *fourierParam) dftMatrices() {
 	m := dftCache(h, w, fh, fw)
 	p.ec, p.es, p.dc, p.ds = m.ec, m.es, m.dc, m.ds
 	ld := p.n * p.c * 2 * wh
-	p.r = make([]float32, h*ld)
-	p.zab = make([]float32, p.n*p.c*h*w)
+	p.r = make([]float32, 2*cosRows(h)*ld)
+	p.zab = make([]float32, p.n*p.c*2*cosRows(h)*w)
 }
 
 // dftMats are the constant matrices of dftMatrices for one image and grid
@@ -300,12 +302,12 @@ func (p *fourierParam) render(px []float32) {
 	nc, ns := cosRows(fh), sinRows(fh)
 	planes, row := p.n*p.c, 2*wh
 	ld := planes * row
-	// r: rows m = 0..h/2 of cos·sums, then rows m = 1..ys of
+	// r: rows 2m (m = 0..h/2) cos·sums, rows 2m+1 (m = 1..ys)
 	// sin·differences (see dftMatrices), the variables being scaled.
 	yc, ys := cosRows(h), sinRows(h)
-	both(func() { sideGemm(false, false, yc, ld, nc, 1, p.ec, nc, p.v, ld, 0, p.r, ld) }, func() {
+	both(func() { sideGemm(false, false, yc, ld, nc, 1, p.ec, nc, p.v, ld, 0, p.r, 2*ld) }, func() {
 		if ys > 0 && ns > 0 {
-			sideGemm(false, false, ys, ld, ns, 1, p.es[ns:], ns, p.v[nc*ld:], ld, 0, p.r[yc*ld:], ld)
+			sideGemm(false, false, ys, ld, ns, 1, p.es[ns:], ns, p.v[nc*ld:], ld, 0, p.r[3*ld:], 2*ld)
 		}
 	})
 	// The rest runs on the row pairs m, h-m split between the processors,
@@ -315,8 +317,11 @@ func (p *fourierParam) render(px []float32) {
 	// (x = 0..fw/2) and a sine part -Im(·)·ds (x = 1..xs), so with
 	// A1 = c_re·dc, A2 = -c_im·ds, B1 = s_im·dc, B2 = s_re·ds: row m has the
 	// cosine part A1 - B1 and the sine part A2 - B2, row h-m A1 + B1 and
-	// A2 + B2. zab's row m of a plane holds [A1 | A2], its row yc+m-1
-	// [B1 | B2]; z[x] = cos + sin and z[fw-x] = cos - sin.
+	// A2 + B2. A cos row of r holds [c_re | c_im] and a sin row
+	// [s_im | -s_re] (the differences' variables are stored so), so one
+	// product by dc and one by -ds give zab's row 2m of a plane
+	// [A1 | A2] and its row 2m+1 [B1 | B2]; z[x] = cos + sin and
+	// z[fw-x] = cos - sin.
 	xc, xs := cosRows(p.fw), sinRows(p.fw)
 	norm := float32(1 / float64(fh*p.fw))
 	chw := p.c * h * w
@@ -324,22 +329,17 @@ func (p *fourierParam) render(px []float32) {
 	parallelTasks(yc, func(lo, hi int) {
 		slo, shi, plo, phi := p.pairs(lo, hi)
 		for q := range planes {
-			c, a := p.r[lo*ld+q*row:], p.zab[(q*h+lo)*w:]
-			model.SgemmSerial(false, false, hi-lo, xc, wh, norm, c, ld, p.dc, xc, 0, a, w)
-			model.SgemmSerial(false, false, hi-lo, xs, wh, -norm, c[wh:], ld, p.ds, max(xs, 1), 0, a[xc:], w)
-			if slo < shi {
-				s, b := p.r[(yc+slo-1)*ld+q*row:], p.zab[(q*h+yc+slo-1)*w:]
-				model.SgemmSerial(false, false, shi-slo, xc, wh, norm, s[wh:], ld, p.dc, xc, 0, b, w)
-				model.SgemmSerial(false, false, shi-slo, xs, wh, norm, s, ld, p.ds, max(xs, 1), 0, b[xc:], w)
-			}
+			r, zab := p.r[2*lo*ld+q*row:], p.zab[(q*2*yc+2*lo)*w:]
+			model.SgemmSerial(false, false, 2*(hi-lo), xc, wh, norm, r, ld, p.dc, xc, 0, zab, w)
+			model.SgemmSerial(false, false, 2*(hi-lo), xs, wh, -norm, r[wh:], ld, p.ds, max(xs, 1), 0, zab[xc:], w)
 			for m := lo; m < hi; m++ {
-				a := p.zab[(q*h+m)*w : (q*h+m+1)*w]
+				a := p.zab[(q*2*yc+2*m)*w : (q*2*yc+2*m+1)*w]
 				zm := p.z[(q*h+m)*w : (q*h+m+1)*w]
 				if m < slo || m >= shi { // alone
 					unfold(zm, a[:xc], a[xc:])
 					continue
 				}
-				b := p.zab[(q*h+yc+m-1)*w : (q*h+yc+m)*w]
+				b := p.zab[(q*2*yc+2*m+1)*w : (q*2*yc+2*m+2)*w]
 				zp := p.z[(q*h+h-m)*w : (q*h+h-m+1)*w]
 				unfoldPair(zm, zp, a[:xc], a[xc:], b[:xc], b[xc:])
 			}
@@ -492,30 +492,26 @@ func (p *fourierParam) spectrumGrad(gz, gv []float32, fill func(lo, hi int)) {
 		for q := range planes {
 			for m := lo; m < hi; m++ {
 				gm := gz[(q*h+m)*w : (q*h+m+1)*w]
-				a := p.zab[(q*h+m)*w : (q*h+m+1)*w]
+				a := p.zab[(q*2*yc+2*m)*w : (q*2*yc+2*m+1)*w]
+				b := p.zab[(q*2*yc+2*m+1)*w : (q*2*yc+2*m+2)*w]
 				if m < slo || m >= shi {
 					fold(a[:xc], a[xc:], gm)
+					clear(b) // no sin row: r's row stays 0
 					continue
 				}
 				gp := gz[(q*h+h-m)*w : (q*h+h-m+1)*w]
-				b := p.zab[(q*h+yc+m-1)*w : (q*h+yc+m)*w]
 				foldPair(a[:xc], a[xc:], b[:xc], b[xc:], gm, gp)
 			}
-			a, c := p.zab[(q*h+lo)*w:], p.r[lo*ld+q*row:]
-			model.SgemmSerial(false, true, hi-lo, wh, xc, norm, a, w, p.dc, xc, 0, c, ld)
-			model.SgemmSerial(false, true, hi-lo, wh, xs, -norm, a[xc:], w, p.ds, max(xs, 1), 0, c[wh:], ld)
-			if slo < shi {
-				b, s := p.zab[(q*h+yc+slo-1)*w:], p.r[(yc+slo-1)*ld+q*row:]
-				model.SgemmSerial(false, true, shi-slo, wh, xc, norm, b, w, p.dc, xc, 0, s[wh:], ld)
-				model.SgemmSerial(false, true, shi-slo, wh, xs, norm, b[xc:], w, p.ds, max(xs, 1), 0, s, ld)
-			}
+			zab, r := p.zab[(q*2*yc+2*lo)*w:], p.r[2*lo*ld+q*row:]
+			model.SgemmSerial(false, true, 2*(hi-lo), wh, xc, norm, zab, w, p.dc, xc, 0, r, ld)
+			model.SgemmSerial(false, true, 2*(hi-lo), wh, xs, -norm, zab[xc:], w, p.ds, max(xs, 1), 0, r[wh:], ld)
 		}
 	})
 	// dJ/d(sums) = cosᵀ·(r's cos rows), dJ/d(differences) = sinᵀ·(its sin
 	// rows), of the variables as they are (scaled).
-	both(func() { sideGemm(true, false, nc, ld, yc, 1, p.ec, nc, p.r, ld, 0, gv, ld) }, func() {
+	both(func() { sideGemm(true, false, nc, ld, yc, 1, p.ec, nc, p.r, 2*ld, 0, gv, ld) }, func() {
 		if ys > 0 && ns > 0 {
-			sideGemm(true, false, ns, ld, ys, 1, p.es[ns:], ns, p.r[yc*ld:], ld, 0, gv[nc*ld:], ld)
+			sideGemm(true, false, ns, ld, ys, 1, p.es[ns:], ns, p.r[3*ld:], 2*ld, 0, gv[nc*ld:], ld)
 		} else {
 			clear(gv[nc*ld:])
 		}
@@ -577,9 +573,10 @@ func (p *fourierParam) columnNorm(j, kx int, im bool) float64 {
 	if j < nc && (j == 0 || 2*j == p.fh) {
 		ny = float64(p.h) // Σ cos² of 0 or π·y
 	}
-	// Along x a sum's real part and a difference's imaginary part go with
-	// the cosine, the others with the sine (see render).
-	sine := im == (j < nc)
+	// Along x a sum's real part and a difference's imaginary part (the
+	// first of each kx's pair, see render) go with the cosine, the others
+	// with the sine.
+	sine := im
 	edge := kx == 0 || 2*kx == p.fw
 	nx := float64(p.w) / 2
 	switch {
