@@ -628,19 +628,6 @@ func (p *pixelParam) project() {
 	})
 }
 
-// parallelFor runs f(0) .. f(n-1) concurrently and waits for them.
-func parallelFor(n int, f func(i int)) {
-	if n == 1 {
-		f(0)
-		return
-	}
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { f(i) })
-	}
-	wg.Wait()
-}
-
 // sideGemm is one of two products that both runs side by side: on its own
 // core when there are two (measured faster here than each product split
 // over both), spread over the others when there are more.
@@ -650,31 +637,4 @@ func sideGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		return
 	}
 	model.SgemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-// both runs f and g concurrently and waits for them.
-func both(f, g func()) {
-	parallelFor(2, func(i int) {
-		if i == 0 {
-			f()
-		} else {
-			g()
-		}
-	})
-}
-
-// parallelTasks splits [0, n) into one chunk per processor (at most n)
-// and runs f on the chunks concurrently: for tasks as heavy as an image
-// row each, which parallelRange would run in one chunk when there are
-// fewer than 4096.
-func parallelTasks(n int, f func(lo, hi int)) {
-	k := max(1, min(runtime.GOMAXPROCS(0), n))
-	parallelFor(k, func(i int) { f(i*n/k, (i+1)*n/k) })
-}
-
-// parallelRange splits [0, n) into one chunk per processor and runs f on
-// the chunks concurrently.
-func parallelRange(n int, f func(lo, hi int)) {
-	k := min(runtime.GOMAXPROCS(0), max(1, n/4096))
-	parallelFor(k, func(i int) { f(i*n/k, (i+1)*n/k) })
 }

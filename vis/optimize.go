@@ -457,7 +457,7 @@ func (r *run) gradient(train bool) ([]float64, error) {
 			// (grey, 0.5, outside the image).
 			r.warps[i] = tf.draw(r.rng, r.h, r.w)
 			xt := r.xt[i*r.chw : (i+1)*r.chw]
-			parallelTasks(r.h, func(lo, hi int) { r.warps[i].applyPlanes(xt, pxi, r.c, r.half, r.gain, r.bias, lo, hi) })
+			parallelChunks(r.h, 16, func(lo, hi int) { r.warps[i].applyPlanes(xt, pxi, r.c, r.half, r.gain, r.bias, lo, hi) })
 			xs[i] = model.FromData(xt, 1, r.c, r.h, r.w)
 			r.warped[i] = true
 		} else {
