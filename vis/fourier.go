@@ -373,7 +373,12 @@ func unfoldPair(zm, zp, a1, a2, b1, b2 []float32) {
 	xc, xs := len(a1), len(a2)
 	zp, a2, b1, b2 = zp[:w], a2[:xs], b1[:xc], b2[:xs]
 	zm[0], zp[0] = a1[0]-b1[0], a1[0]+b1[0]
-	for x := 1; x <= xs; x++ {
+	x0 := 1
+	if n := xs &^ 7; useAVX && n > 0 { // kernels_amd64.s
+		unfoldPairAVX(&zm[0], &zp[0], &a1[0], &a2[0], &b1[0], &b2[0], n, w)
+		x0 += n
+	}
+	for x := x0; x <= xs; x++ {
 		c, s, d, t := a1[x], a2[x-1], b1[x], b2[x-1]
 		cm, sm, cp, sp := c-d, s-t, c+d, s+t
 		zm[x], zm[w-x] = cm+sm, cm-sm
@@ -402,7 +407,12 @@ func foldPair(a1, a2, b1, b2, gm, gp []float32) {
 	xc, xs := len(a1), len(a2)
 	gp, a2, b1, b2 = gp[:w], a2[:xs], b1[:xc], b2[:xs]
 	a1[0], b1[0] = gm[0]+gp[0], gp[0]-gm[0]
-	for x := 1; x <= xs; x++ {
+	x0 := 1
+	if n := xs &^ 7; useAVX && n > 0 { // kernels_amd64.s
+		foldPairAVX(&a1[0], &a2[0], &b1[0], &b2[0], &gm[0], &gp[0], n, w)
+		x0 += n
+	}
+	for x := x0; x <= xs; x++ {
 		m0, m1, p0, p1 := gm[x], gm[w-x], gp[x], gp[w-x]
 		s0, s1, d0, d1 := m0+p0, m1+p1, p0-m0, p1-m1
 		a1[x], a2[x-1] = s0+s1, s0-s1

@@ -54,3 +54,13 @@ func warpScatter3AVX(p, grad *float32, idx *int32, k0, k1, k2, k3 *float32, n, w
 //
 //go:noescape
 func sigmoidGradMixAVX(dst, grad, sig *float32, plane, n int, m *[9]float32)
+
+// unfoldPairAVX is unfoldPair's kernel for x = 1..n, n a multiple of 8.
+//
+//go:noescape
+func unfoldPairAVX(zm, zp, a1, a2, b1, b2 *float32, n, w int)
+
+// foldPairAVX is foldPair's kernel for x = 1..n, n a multiple of 8.
+//
+//go:noescape
+func foldPairAVX(a1, a2, b1, b2, gm, gp *float32, n, w int)

@@ -923,3 +923,129 @@ gradmixloop:
 gradmixdone:
 	VZEROUPPER
 	RET
+
+DATA reverse<>+0x00(SB)/4, $7
+DATA reverse<>+0x04(SB)/4, $6
+DATA reverse<>+0x08(SB)/4, $5
+DATA reverse<>+0x0c(SB)/4, $4
+DATA reverse<>+0x10(SB)/4, $3
+DATA reverse<>+0x14(SB)/4, $2
+DATA reverse<>+0x18(SB)/4, $1
+DATA reverse<>+0x1c(SB)/4, $0
+GLOBL reverse<>(SB), RODATA|NOPTR, $32
+
+// func unfoldPairAVX(zm, zp, a1, a2, b1, b2 *float32, n, w int)
+// unfoldPair's loop for x = 1..n (n a multiple of 8, 2n < w): with
+// c = a1[x], s = a2[x-1], d = b1[x], t = b2[x-1], cm = c - d, sm = s - t,
+// cp = c + d, sp = s + t: zm[x] = cm + sm, zm[w-x] = cm - sm, zp[x] =
+// cp + sp, zp[w-x] = cp - sp. The columns w-x run backwards: each vector
+// is reversed before its store.
+TEXT ·unfoldPairAVX(SB), NOSPLIT, $0-64
+	MOVQ zm+0(FP), DI
+	MOVQ zp+8(FP), SI
+	MOVQ a1+16(FP), R8
+	MOVQ a2+24(FP), R9
+	MOVQ b1+32(FP), R10
+	MOVQ b2+40(FP), R11
+	MOVQ n+48(FP), CX
+	MOVQ w+56(FP), DX
+	VMOVDQU reverse<>(SB), Y15
+	LEAQ    -32(DI)(DX*4), AX // zm[w-8], the first backward store
+	LEAQ    -32(SI)(DX*4), BX // zp[w-8]
+	ADDQ    $4, DI            // zm[1]
+	ADDQ    $4, SI            // zp[1]
+	ADDQ    $4, R8            // a1[1]
+	ADDQ    $4, R10           // b1[1]
+	SHRQ    $3, CX
+	JZ      unfolddone
+
+unfoldloop:
+	VMOVUPS (R8), Y0
+	VMOVUPS (R9), Y1
+	VMOVUPS (R10), Y2
+	VMOVUPS (R11), Y3
+	VSUBPS  Y2, Y0, Y4 // cm
+	VSUBPS  Y3, Y1, Y5 // sm
+	VADDPS  Y2, Y0, Y6 // cp
+	VADDPS  Y3, Y1, Y7 // sp
+	VADDPS  Y5, Y4, Y8
+	VMOVUPS Y8, (DI)
+	VSUBPS  Y5, Y4, Y9
+	VPERMPS Y9, Y15, Y9
+	VMOVUPS Y9, (AX)
+	VADDPS  Y7, Y6, Y8
+	VMOVUPS Y8, (SI)
+	VSUBPS  Y7, Y6, Y9
+	VPERMPS Y9, Y15, Y9
+	VMOVUPS Y9, (BX)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	SUBQ $32, AX
+	SUBQ $32, BX
+	DECQ CX
+	JNZ  unfoldloop
+
+unfolddone:
+	VZEROUPPER
+	RET
+
+// func foldPairAVX(a1, a2, b1, b2, gm, gp *float32, n, w int)
+// foldPair's loop for x = 1..n (n a multiple of 8, 2n < w): with m0 =
+// gm[x], m1 = gm[w-x], p0 = gp[x], p1 = gp[w-x], s0 = m0 + p0, s1 = m1 +
+// p1, d0 = p0 - m0, d1 = p1 - m1: a1[x] = s0 + s1, a2[x-1] = s0 - s1,
+// b1[x] = d0 + d1, b2[x-1] = d0 - d1. The columns w-x are loaded
+// backwards and reversed.
+TEXT ·foldPairAVX(SB), NOSPLIT, $0-64
+	MOVQ a1+0(FP), R8
+	MOVQ a2+8(FP), R9
+	MOVQ b1+16(FP), R10
+	MOVQ b2+24(FP), R11
+	MOVQ gm+32(FP), DI
+	MOVQ gp+40(FP), SI
+	MOVQ n+48(FP), CX
+	MOVQ w+56(FP), DX
+	VMOVDQU reverse<>(SB), Y15
+	LEAQ    -32(DI)(DX*4), AX // gm[w-8]
+	LEAQ    -32(SI)(DX*4), BX // gp[w-8]
+	ADDQ    $4, DI
+	ADDQ    $4, SI
+	ADDQ    $4, R8
+	ADDQ    $4, R10
+	SHRQ    $3, CX
+	JZ      folddone
+
+foldloop:
+	VMOVUPS (DI), Y0 // m0
+	VPERMPS (AX), Y15, Y1 // m1
+	VMOVUPS (SI), Y2 // p0
+	VPERMPS (BX), Y15, Y3 // p1
+	VADDPS  Y2, Y0, Y4 // s0
+	VADDPS  Y3, Y1, Y5 // s1
+	VSUBPS  Y0, Y2, Y6 // d0
+	VSUBPS  Y1, Y3, Y7 // d1
+	VADDPS  Y5, Y4, Y8
+	VMOVUPS Y8, (R8)
+	VSUBPS  Y5, Y4, Y8
+	VMOVUPS Y8, (R9)
+	VADDPS  Y7, Y6, Y8
+	VMOVUPS Y8, (R10)
+	VSUBPS  Y7, Y6, Y8
+	VMOVUPS Y8, (R11)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	SUBQ $32, AX
+	SUBQ $32, BX
+	DECQ CX
+	JNZ  foldloop
+
+folddone:
+	VZEROUPPER
+	RET

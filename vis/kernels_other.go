@@ -27,3 +27,6 @@ func warpScatter3AVX(p, grad *float32, idx *int32, k0, k1, k2, k3 *float32, n, w
 func sigmoidGradMixAVX(dst, grad, sig *float32, plane, n int, m *[9]float32) {
 	panic("vis: no AVX kernels")
 }
+
+func unfoldPairAVX(zm, zp, a1, a2, b1, b2 *float32, n, w int) { panic("vis: no AVX kernels") }
+func foldPairAVX(a1, a2, b1, b2, gm, gp *float32, n, w int)   { panic("vis: no AVX kernels") }
