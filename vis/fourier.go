@@ -302,16 +302,11 @@ func (p *fourierParam) render(px []float32) {
 	nc, ns := cosRows(fh), sinRows(fh)
 	planes, row := p.n*p.c, 2*wh
 	ld := planes * row
-	// r: rows 2m (m = 0..h/2) cos·sums, rows 2m+1 (m = 1..ys)
+	yc := cosRows(h)
+	// All runs on the row pairs m, h-m split between the processors, each
+	// part to the end. r's rows 2m are cos·sums, its rows 2m+1 (m = 1..ys)
 	// sin·differences (see dftMatrices), the variables being scaled.
-	yc, ys := cosRows(h), sinRows(h)
-	both(func() { sideGemm(false, false, yc, ld, nc, 1, p.ec, nc, p.v, ld, 0, p.r, 2*ld) }, func() {
-		if ys > 0 && ns > 0 {
-			sideGemm(false, false, ys, ld, ns, 1, p.es[ns:], ns, p.v[nc*ld:], ld, 0, p.r[3*ld:], 2*ld)
-		}
-	})
-	// The rest runs on the row pairs m, h-m split between the processors,
-	// each part to the end. Row m of E S is C + iS' and row h-m is C - iS'
+	// Row m of E S is C + iS' and row h-m is C - iS'
 	// (C = c_re + i·c_im from r's cos rows, S' = s_re + i·s_im from its
 	// sin rows); z = Re((E S) D)/(fh·fw) splits into a cosine part Re(·)·dc
 	// (x = 0..fw/2) and a sine part -Im(·)·ds (x = 1..xs), so with
@@ -328,6 +323,10 @@ func (p *fourierParam) render(px []float32) {
 	p.sig = px
 	parallelTasks(yc, func(lo, hi int) {
 		slo, shi, plo, phi := p.pairs(lo, hi)
+		model.SgemmSerial(false, false, hi-lo, ld, nc, 1, p.ec[lo*nc:], nc, p.v, ld, 0, p.r[2*lo*ld:], 2*ld)
+		if slo < shi && ns > 0 {
+			model.SgemmSerial(false, false, shi-slo, ld, ns, 1, p.es[slo*ns:], ns, p.v[nc*ld:], ld, 0, p.r[(2*slo+1)*ld:], 2*ld)
+		}
 		for q := range planes {
 			r, zab := p.r[2*lo*ld+q*row:], p.zab[(q*2*yc+2*lo)*w:]
 			model.SgemmSerial(false, false, 2*(hi-lo), xc, wh, norm, r, ld, p.dc, xc, 0, zab, w)
