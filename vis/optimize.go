@@ -187,9 +187,12 @@ type OptResult struct {
 	// Steps is the number of steps taken.
 	Steps int
 	// NetTime is the time spent in the network's forward and backward
-	// passes, Elapsed the whole run's: the rest is the overhead of the
-	// parameterization, transforms, objective, optimizer and regularizers.
-	NetTime, Elapsed time.Duration
+	// passes, ObjTime in the objective (its values and the gradient it
+	// seeds the backward pass with), Elapsed the whole run's: the network
+	// and the objective make a plain gradient step, the rest is the
+	// overhead of the parameterization, transforms, optimizer and
+	// regularizers.
+	NetTime, ObjTime, Elapsed time.Duration
 }
 
 // Optimize runs the optimization.
@@ -235,6 +238,7 @@ type run struct {
 	warps      []*warp                  // each image's transform at this step,
 	warped     []bool                   // if used
 	netTime    time.Duration
+	objTime    time.Duration
 }
 
 func (o *Optimization) newRun() (*run, error) {
@@ -457,7 +461,7 @@ func (r *run) gradient(train bool) ([]float64, error) {
 			// (grey, 0.5, outside the image).
 			r.warps[i] = tf.draw(r.rng, r.h, r.w)
 			xt := r.xt[i*r.chw : (i+1)*r.chw]
-			parallelChunks(r.h, 16, func(lo, hi int) { r.warps[i].applyPlanes(xt, pxi, r.c, r.half, r.gain, r.bias, lo, hi) })
+			parallelChunks(r.h, 28, func(lo, hi int) { r.warps[i].applyPlanes(xt, pxi, r.c, r.half, r.gain, r.bias, lo, hi) })
 			xs[i] = model.FromData(xt, 1, r.c, r.h, r.w)
 			r.warped[i] = true
 		} else {
@@ -474,12 +478,14 @@ func (r *run) gradient(train bool) ([]float64, error) {
 		}
 		acts[i] = a
 	}
+	t0 := time.Now()
 	f, err := gather(acts, r.layers, r.input, r.space)
 	if err != nil {
 		return nil, err
 	}
 	f.pool = r.gradPool
 	values, err := r.o.Objective.Eval(f, train)
+	r.objTime += time.Since(t0)
 	if err != nil || !train {
 		return values, err
 	}
@@ -557,7 +563,7 @@ func (r *run) finish() (*OptResult, error) {
 		return nil, err
 	}
 	// gradient rendered the final variables: no need to render them again.
-	return &OptResult{Images: r.rendered(), Values: values, NetTime: r.netTime}, nil
+	return &OptResult{Images: r.rendered(), Values: values, NetTime: r.netTime, ObjTime: r.objTime}, nil
 }
 
 // --- optimizers (gradient ascent)

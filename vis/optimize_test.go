@@ -101,8 +101,8 @@ func TestOptimizeCallbackEvery(t *testing.T) {
 	if !slices.Equal(last, res.Images[0].Data) || res.Steps != 10 {
 		t.Error("the last report is not the result")
 	}
-	if res.NetTime <= 0 || res.Elapsed < res.NetTime {
-		t.Errorf("times: net %v, elapsed %v", res.NetTime, res.Elapsed)
+	if res.NetTime <= 0 || res.ObjTime <= 0 || res.Elapsed < res.NetTime+res.ObjTime {
+		t.Errorf("times: net %v, objective %v, elapsed %v", res.NetTime, res.ObjTime, res.Elapsed)
 	}
 	// Stop ends the run early.
 	o.OnStep = nil

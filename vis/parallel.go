@@ -65,10 +65,5 @@ func parallelChunks(n, size int, f func(lo, hi int)) {
 			f(c*size, min((c+1)*size, n))
 		}
 	}
-	var wg sync.WaitGroup
-	for range k - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
+	parallelFor(k, func(int) { work() })
 }
