@@ -373,13 +373,22 @@ func (wp *warp) adjointPlanes(dst, g []float32, c int, gain, spare []float32) {
 	}
 	b := [5]int{0, h / 4, h / 2, 3 * h / 4, h}
 	if wp.apart(b[0], b[1], b[2], b[3]) && wp.apart(b[1], b[2], b[3], b[4]) {
-		parallelRange(len(dst), func(lo, hi int) { clear(dst[lo:hi]) })
-		for phase := range 2 {
-			parallelFor(2, func(i int) {
-				k := 2*i + phase
-				wp.adjointRows(dst, g, c, gain, b[k], b[k+1])
-			})
-		}
+		// Each of the first two bands first clears the rows on its side of
+		// the gap between the input rows their taps reach.
+		_, split := wp.sourceRows(b[0], b[1])
+		split = min(max(split, 0), h)
+		w, hw := wp.w, wp.h*wp.w
+		parallelFor(2, func(i int) {
+			lo, hi := 0, split
+			if i == 1 {
+				lo, hi = split, h
+			}
+			for ch := range c {
+				clear(dst[ch*hw+lo*w : ch*hw+hi*w])
+			}
+			wp.adjointRows(dst, g, c, gain, b[2*i], b[2*i+1])
+		})
+		parallelFor(2, func(i int) { wp.adjointRows(dst, g, c, gain, b[2*i+1], b[2*i+2]) })
 		return
 	}
 	if len(spare) < len(dst) {
