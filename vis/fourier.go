@@ -128,10 +128,13 @@ type fourierParam struct {
 	sig, z []float32
 	// render and backprop are dense products on the BLAS (see
 	// dftMatrices), for the P = n*c planes at once:
-	ec, es []float32 // h x nc cos and h x ns sin of 2π·ky·y/fh, ky from 0 and 1 (see dftCache)
-	dc, ds []float32 // wh x (fw/2+1) c_kx·cos and wh x (fw-1)/2 c_kx·sin of 2π·kx·x/fw, x from 0 and 1
-	r      []float32 // 2yc x ld: row 2m cos·sums, row 2m+1 sin·differences (m = 1..ys; else 0), yc = h/2+1
-	zab    []float32 // P·2yc x w: per plane and row of r, products along x (see render)
+	// dft: ec, es, h x nc cos and h x ns sin of 2π·ky·y/fh, ky from 0 and
+	// 1; dc, ds, wh x (fw/2+1) c_kx·cos and wh x (fw-1)/2 c_kx·sin of
+	// 2π·kx·x/fw, x from 0 and 1 (see dftCache).
+	dft *dftMats
+	r   []float32 // 2yc x ld: row 2m cos·sums, row 2m+1 sin·differences (m = 1..ys; else 0), yc = h/2+1
+	zab []float32 // P·2yc x w: per plane and row of r, products along x (see render)
+	t   []float32 // with quads, 4 blocks of h/4+1 rows x ld: the products of even and odd ky
 }
 
 // newFourierParam returns a Fourier parameterization with a zero spectrum
@@ -213,15 +216,23 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 func (p *fourierParam) dftMatrices() {
 	h, w, fh, fw, wh := p.h, p.w, p.fh, p.fw, p.wh
 	m := dftCache(h, w, fh, fw)
-	p.ec, p.es, p.dc, p.ds = m.ec, m.es, m.dc, m.ds
+	p.dft = m
 	ld := p.n * p.c * 2 * wh
 	p.r = make([]float32, 2*cosRows(h)*ld)
 	p.zab = make([]float32, p.n*p.c*2*cosRows(h)*w)
+	if p.quads() {
+		p.t = make([]float32, 4*(h/4+1)*ld)
+	}
 }
 
 // dftMats are the constant matrices of dftMatrices for one image and grid
 // size, shared read-only by every parameterization of that size.
-type dftMats struct{ ec, es, dc, ds []float32 }
+type dftMats struct {
+	ec, es, dc, ds []float32
+	// For an h that is a multiple of 4 (see quads), rows m = 0..h/4 of
+	// the cos of even and odd ky and the sin of odd and even ky.
+	ece, eco, eso, ese []float32
+}
 
 var dftMemo sync.Map // [4]int{h, w, fh, fw} -> *dftMats
 
@@ -251,6 +262,27 @@ func dftCache(h, w, fh, fw int) *dftMats {
 			m.dc[kx*xc+x] = float32(c * cos)
 			if x > 0 && x <= xs {
 				m.ds[kx*xs+x-1] = float32(c * sin)
+			}
+		}
+	}
+	if h%4 == 0 && fh == h {
+		q, ne, no, so, se := h/4+1, (nc+1)/2, nc/2, (ns+1)/2, ns/2
+		m.ece, m.eco, m.eso, m.ese = make([]float32, q*ne), make([]float32, q*no), make([]float32, q*so), make([]float32, q*se)
+		trig := func(f func(float64) float64, ky, y int) float32 {
+			return float32(f(2 * math.Pi * float64(ky*y%h) / float64(h)))
+		}
+		for y := range q {
+			for j := range ne {
+				m.ece[y*ne+j] = trig(math.Cos, 2*j, y)
+			}
+			for j := range no {
+				m.eco[y*no+j] = trig(math.Cos, 2*j+1, y)
+			}
+			for j := range so {
+				m.eso[y*so+j] = trig(math.Sin, 2*j+1, y)
+			}
+			for j := range se {
+				m.ese[y*se+j] = trig(math.Sin, 2*j+2, y)
 			}
 		}
 	}
@@ -298,59 +330,146 @@ func (p *fourierParam) pairs(lo, hi int) (slo, shi, plo, phi int) {
 // (products on the BLAS, see dftMatrices), then mixes the colours and
 // applies the sigmoid, into px.
 func (p *fourierParam) render(px []float32) {
-	h, w, fh, wh := p.h, p.w, p.fh, p.wh
-	nc, ns := cosRows(fh), sinRows(fh)
+	p.sig = px
+	h := p.h
+	if !p.quads() {
+		parallelTasks(cosRows(h), func(lo, hi int) {
+			p.rowsFromVars(lo, hi)
+			p.renderRows(px, lo, hi)
+		})
+		return
+	}
+	parallelTasks(h/4+1, func(lo, hi int) {
+		p.quadsFromVars(lo, hi)
+		p.renderRows(px, lo, hi)
+		if a, b := p.quadPartners(lo, hi); a < b {
+			p.renderRows(px, a, b)
+		}
+	})
+}
+
+// quads reports whether the products along y split once more (an h that
+// is a multiple of 4, the image's own grid): as cos(2π·ky·(h/2-m)/h) =
+// (-1)^ky·cos(2π·ky·m/h) and sin(2π·ky·(h/2-m)/h) = -(-1)^ky·sin(2π·ky·m/h),
+// rows m and h/2-m of cos·sums are E + O and E - O with E and O the
+// products of the even and the odd ky, and those of sin·differences
+// E' + O' and O' - E': products over a quarter of the rows (m = 0..h/4)
+// and half the terms each, half the arithmetic.
+func (p *fourierParam) quads() bool { return p.h%4 == 0 && p.h >= 8 && p.fh == p.h }
+
+// quadPartners returns the rows h/2-m of quad rows m of [lo, hi) that are
+// not quad rows themselves: [a, b).
+func (p *fourierParam) quadPartners(lo, hi int) (a, b int) {
+	h := p.h
+	return max(h/2-hi+1, h/4+1), h/2 - lo + 1
+}
+
+// rowsFromVars computes rows m of [lo, hi) of r from the variables: r's
+// rows 2m are cos·sums, its rows 2m+1 (m = 1..ys) sin·differences (see
+// dftMatrices), the variables being scaled.
+func (p *fourierParam) rowsFromVars(lo, hi int) {
+	nc, ns := cosRows(p.fh), sinRows(p.fh)
+	ld := p.n * p.c * 2 * p.wh
+	slo, shi, _, _ := p.pairs(lo, hi)
+	model.SgemmSerial(false, false, hi-lo, ld, nc, 1, p.dft.ec[lo*nc:], nc, p.v, ld, 0, p.r[2*lo*ld:], 2*ld)
+	if slo < shi && ns > 0 {
+		model.SgemmSerial(false, false, shi-slo, ld, ns, 1, p.dft.es[slo*ns:], ns, p.v[nc*ld:], ld, 0, p.r[(2*slo+1)*ld:], 2*ld)
+	}
+}
+
+// quadBlocks returns the four blocks of t, h/4+1 rows of ld each: the
+// products of the cos of even and odd ky and of the sin of even and odd ky.
+func (p *fourierParam) quadBlocks() (ce, co, se, so []float32) {
+	k := (p.h/4 + 1) * p.n * p.c * 2 * p.wh
+	return p.t[:k], p.t[k : 2*k], p.t[2*k : 3*k], p.t[3*k:]
+}
+
+// quadsFromVars computes rows m and h/2-m of r for quad rows m of [lo, hi)
+// (see quads).
+func (p *fourierParam) quadsFromVars(lo, hi int) {
+	h, nc, ns := p.h, cosRows(p.fh), sinRows(p.fh)
+	ld := p.n * p.c * 2 * p.wh
+	ne, no, so, se := (nc+1)/2, nc/2, (ns+1)/2, ns/2
+	d := p.dft
+	tce, tco, tse, tso := p.quadBlocks()
+	n := hi - lo
+	// The even ky of the sums are v's rows 0, 2, ..., the odd ones 1, 3,
+	// ...; the differences start at ky = 1 on row nc.
+	model.SgemmSerial(false, false, n, ld, ne, 1, d.ece[lo*ne:], ne, p.v, 2*ld, 0, tce[lo*ld:], ld)
+	model.SgemmSerial(false, false, n, ld, no, 1, d.eco[lo*no:], no, p.v[ld:], 2*ld, 0, tco[lo*ld:], ld)
+	model.SgemmSerial(false, false, n, ld, so, 1, d.eso[lo*so:], so, p.v[nc*ld:], 2*ld, 0, tso[lo*ld:], ld)
+	model.SgemmSerial(false, false, n, ld, se, 1, d.ese[lo*se:], se, p.v[(nc+1)*ld:], 2*ld, 0, tse[lo*ld:], ld)
+	for m := lo; m < hi; m++ {
+		e, o := tce[m*ld:(m+1)*ld], tco[m*ld:(m+1)*ld]
+		es, os := tse[m*ld:(m+1)*ld], tso[m*ld:(m+1)*ld]
+		mp := h/2 - m
+		sumDiff(p.r[2*m*ld:(2*m+1)*ld], p.r[2*mp*ld:(2*mp+1)*ld], e, o, mp != m)
+		if m > 0 { // row 0 and h/2 have no sin row
+			sumDiff(p.r[(2*m+1)*ld:(2*m+2)*ld], p.r[(2*mp+1)*ld:(2*mp+2)*ld], os, es, mp != m)
+		}
+	}
+}
+
+// sumDiff sets s = a + b and, with both, d = a - b.
+func sumDiff(s, d, a, b []float32, both bool) {
+	s, b = s[:len(a)], b[:len(a)]
+	if !both {
+		for i, x := range a {
+			s[i] = x + b[i]
+		}
+		return
+	}
+	d = d[:len(a)]
+	for i, x := range a {
+		y := b[i]
+		s[i], d[i] = x+y, x-y
+	}
+}
+
+// renderRows computes the image rows of the row pairs m, h-m for m of
+// [lo, hi) from r's rows: row m of E S is C + iS' and row h-m is C - iS'
+// (C = c_re + i·c_im from r's cos rows, S' = s_re + i·s_im from its
+// sin rows); z = Re((E S) D)/(fh·fw) splits into a cosine part Re(·)·dc
+// (x = 0..fw/2) and a sine part -Im(·)·ds (x = 1..xs), so with
+// A1 = c_re·dc, A2 = -c_im·ds, B1 = s_im·dc, B2 = s_re·ds: row m has the
+// cosine part A1 - B1 and the sine part A2 - B2, row h-m A1 + B1 and
+// A2 + B2. A cos row of r holds [c_re | c_im] and a sin row
+// [s_im | -s_re] (the differences' variables are stored so), so one
+// product by dc and one by -ds give zab's row 2m of a plane
+// [A1 | A2] and its row 2m+1 [B1 | B2]; z[x] = cos + sin and
+// z[fw-x] = cos - sin.
+func (p *fourierParam) renderRows(px []float32, lo, hi int) {
+	h, w, wh := p.h, p.w, p.wh
 	planes, row := p.n*p.c, 2*wh
 	ld := planes * row
 	yc := cosRows(h)
-	// All runs on the row pairs m, h-m split between the processors, each
-	// part to the end. r's rows 2m are cos·sums, its rows 2m+1 (m = 1..ys)
-	// sin·differences (see dftMatrices), the variables being scaled.
-	// Row m of E S is C + iS' and row h-m is C - iS'
-	// (C = c_re + i·c_im from r's cos rows, S' = s_re + i·s_im from its
-	// sin rows); z = Re((E S) D)/(fh·fw) splits into a cosine part Re(·)·dc
-	// (x = 0..fw/2) and a sine part -Im(·)·ds (x = 1..xs), so with
-	// A1 = c_re·dc, A2 = -c_im·ds, B1 = s_im·dc, B2 = s_re·ds: row m has the
-	// cosine part A1 - B1 and the sine part A2 - B2, row h-m A1 + B1 and
-	// A2 + B2. A cos row of r holds [c_re | c_im] and a sin row
-	// [s_im | -s_re] (the differences' variables are stored so), so one
-	// product by dc and one by -ds give zab's row 2m of a plane
-	// [A1 | A2] and its row 2m+1 [B1 | B2]; z[x] = cos + sin and
-	// z[fw-x] = cos - sin.
 	xc, xs := cosRows(p.fw), sinRows(p.fw)
-	norm := float32(1 / float64(fh*p.fw))
+	norm := float32(1 / float64(p.fh*p.fw))
 	chw := p.c * h * w
-	p.sig = px
-	parallelTasks(yc, func(lo, hi int) {
-		slo, shi, plo, phi := p.pairs(lo, hi)
-		model.SgemmSerial(false, false, hi-lo, ld, nc, 1, p.ec[lo*nc:], nc, p.v, ld, 0, p.r[2*lo*ld:], 2*ld)
-		if slo < shi && ns > 0 {
-			model.SgemmSerial(false, false, shi-slo, ld, ns, 1, p.es[slo*ns:], ns, p.v[nc*ld:], ld, 0, p.r[(2*slo+1)*ld:], 2*ld)
-		}
-		for q := range planes {
-			r, zab := p.r[2*lo*ld+q*row:], p.zab[(q*2*yc+2*lo)*w:]
-			model.SgemmSerial(false, false, 2*(hi-lo), xc, wh, norm, r, ld, p.dc, xc, 0, zab, w)
-			model.SgemmSerial(false, false, 2*(hi-lo), xs, wh, -norm, r[wh:], ld, p.ds, max(xs, 1), 0, zab[xc:], w)
-			for m := lo; m < hi; m++ {
-				a := p.zab[(q*2*yc+2*m)*w : (q*2*yc+2*m+1)*w]
-				zm := p.z[(q*h+m)*w : (q*h+m+1)*w]
-				if m < slo || m >= shi { // alone
-					unfold(zm, a[:xc], a[xc:])
-					continue
-				}
-				b := p.zab[(q*2*yc+2*m+1)*w : (q*2*yc+2*m+2)*w]
-				zp := p.z[(q*h+h-m)*w : (q*h+h-m+1)*w]
-				unfoldPair(zm, zp, a[:xc], a[xc:], b[:xc], b[xc:])
+	slo, shi, plo, phi := p.pairs(lo, hi)
+	for q := range planes {
+		r, zab := p.r[2*lo*ld+q*row:], p.zab[(q*2*yc+2*lo)*w:]
+		model.SgemmSerial(false, false, 2*(hi-lo), xc, wh, norm, r, ld, p.dft.dc, xc, 0, zab, w)
+		model.SgemmSerial(false, false, 2*(hi-lo), xs, wh, -norm, r[wh:], ld, p.dft.ds, max(xs, 1), 0, zab[xc:], w)
+		for m := lo; m < hi; m++ {
+			a := p.zab[(q*2*yc+2*m)*w : (q*2*yc+2*m+1)*w]
+			zm := p.z[(q*h+m)*w : (q*h+m+1)*w]
+			if m < slo || m >= shi { // alone
+				unfold(zm, a[:xc], a[xc:])
+				continue
 			}
+			b := p.zab[(q*2*yc+2*m+1)*w : (q*2*yc+2*m+2)*w]
+			zp := p.z[(q*h+h-m)*w : (q*h+h-m+1)*w]
+			unfoldPair(zm, zp, a[:xc], a[xc:], b[:xc], b[xc:])
 		}
-		for i := range p.n {
-			z, out := p.z[i*chw:(i+1)*chw], px[i*chw:(i+1)*chw]
-			p.finish(z, out, lo*w, hi*w)
-			if plo < phi {
-				p.finish(z, out, plo*w, phi*w)
-			}
+	}
+	for i := range p.n {
+		z, out := p.z[i*chw:(i+1)*chw], px[i*chw:(i+1)*chw]
+		p.finish(z, out, lo*w, hi*w)
+		if plo < phi {
+			p.finish(z, out, plo*w, phi*w)
 		}
-	})
+	}
 }
 
 // unfold sets z (w values) to the row of a cosine part cs (x = 0..w/2) and
@@ -483,48 +602,99 @@ func (p *fourierParam) backprop(gpx, gv []float32) {
 // each processor's share of the pixels (of every plane: [lo, hi) of each
 // h x w plane) to write those of gz.
 func (p *fourierParam) spectrumGrad(gz, gv []float32, fill func(lo, hi int)) {
-	h, w, fh, wh := p.h, p.w, p.fh, p.wh
+	h, fh, wh := p.h, p.fh, p.wh
 	nc, ns := cosRows(fh), sinRows(fh)
+	ld := p.n * p.c * 2 * wh
+	yc, ys := cosRows(h), sinRows(h)
+	d := p.dft
+	if !p.quads() {
+		parallelTasks(yc, func(lo, hi int) { p.gradRows(gz, fill, lo, hi) })
+		// dJ/d(sums) = cosᵀ·(r's cos rows), dJ/d(differences) =
+		// sinᵀ·(its sin rows), of the variables as they are (scaled).
+		both(func() { sideGemm(true, false, nc, ld, yc, 1, d.ec, nc, p.r, 2*ld, 0, gv, ld) }, func() {
+			if ys > 0 && ns > 0 {
+				sideGemm(true, false, ns, ld, ys, 1, d.es[ns:], ns, p.r[3*ld:], 2*ld, 0, gv[nc*ld:], ld)
+			} else {
+				clear(gv[nc*ld:])
+			}
+		})
+		return
+	}
+	q := h/4 + 1
+	tce, tco, tse, tso := p.quadBlocks()
+	parallelTasks(q, func(lo, hi int) {
+		p.gradRows(gz, fill, lo, hi)
+		if a, b := p.quadPartners(lo, hi); a < b {
+			p.gradRows(gz, fill, a, b)
+		}
+		// The adjoint of quadsFromVars' sums and differences.
+		for m := lo; m < hi; m++ {
+			mp := h/2 - m
+			cm, cp := p.r[2*m*ld:(2*m+1)*ld], p.r[2*mp*ld:(2*mp+1)*ld]
+			if mp == m { // row h/4: E + O alone
+				copy(tce[m*ld:(m+1)*ld], cm)
+				copy(tco[m*ld:(m+1)*ld], cm)
+			} else {
+				sumDiff(tce[m*ld:(m+1)*ld], tco[m*ld:(m+1)*ld], cm, cp, true)
+			}
+			es, os := tse[m*ld:(m+1)*ld], tso[m*ld:(m+1)*ld]
+			switch sm, sp := p.r[(2*m+1)*ld:(2*m+2)*ld], p.r[(2*mp+1)*ld:(2*mp+2)*ld]; {
+			case m == 0:
+				clear(es)
+				clear(os)
+			case mp == m:
+				copy(es, sm)
+				copy(os, sm)
+			default:
+				sumDiff(os, es, sm, sp, true)
+			}
+		}
+	})
+	ne, no, so, se := (nc+1)/2, nc/2, (ns+1)/2, ns/2
+	both(func() {
+		sideGemm(true, false, ne, ld, q, 1, d.ece, ne, tce, ld, 0, gv, 2*ld)
+		sideGemm(true, false, no, ld, q, 1, d.eco, no, tco, ld, 0, gv[ld:], 2*ld)
+	}, func() {
+		sideGemm(true, false, so, ld, q, 1, d.eso, so, tso, ld, 0, gv[nc*ld:], 2*ld)
+		sideGemm(true, false, se, ld, q, 1, d.ese, se, tse, ld, 0, gv[(nc+1)*ld:], 2*ld)
+	})
+}
+
+// gradRows writes r's rows of the row pairs m, h-m for m of [lo, hi)
+// given dJ/dz in gz, as spectrumGrad: the folds of image rows m + (h-m)
+// and (h-m) - m along x, then the products along x transposed. fill, when
+// set, first writes those rows of gz.
+func (p *fourierParam) gradRows(gz []float32, fill func(lo, hi int), lo, hi int) {
+	h, w, wh := p.h, p.w, p.wh
 	planes, row := p.n*p.c, 2*wh
 	ld := planes * row
 	xc, xs := cosRows(w), sinRows(w)
-	yc, ys := cosRows(h), sinRows(h)
-	norm := float32(1 / float64(fh*p.fw))
-	parallelTasks(yc, func(lo, hi int) { // each processor's share of the row pairs
-		slo, shi, plo, phi := p.pairs(lo, hi)
-		if fill != nil {
-			fill(lo*w, hi*w)
-			if plo < phi {
-				fill(plo*w, phi*w)
+	yc := cosRows(h)
+	norm := float32(1 / float64(p.fh*p.fw))
+	slo, shi, plo, phi := p.pairs(lo, hi)
+	if fill != nil {
+		fill(lo*w, hi*w)
+		if plo < phi {
+			fill(plo*w, phi*w)
+		}
+	}
+	for q := range planes {
+		for m := lo; m < hi; m++ {
+			gm := gz[(q*h+m)*w : (q*h+m+1)*w]
+			a := p.zab[(q*2*yc+2*m)*w : (q*2*yc+2*m+1)*w]
+			b := p.zab[(q*2*yc+2*m+1)*w : (q*2*yc+2*m+2)*w]
+			if m < slo || m >= shi {
+				fold(a[:xc], a[xc:], gm)
+				clear(b) // no sin row: r's row stays 0
+				continue
 			}
+			gp := gz[(q*h+h-m)*w : (q*h+h-m+1)*w]
+			foldPair(a[:xc], a[xc:], b[:xc], b[xc:], gm, gp)
 		}
-		for q := range planes {
-			for m := lo; m < hi; m++ {
-				gm := gz[(q*h+m)*w : (q*h+m+1)*w]
-				a := p.zab[(q*2*yc+2*m)*w : (q*2*yc+2*m+1)*w]
-				b := p.zab[(q*2*yc+2*m+1)*w : (q*2*yc+2*m+2)*w]
-				if m < slo || m >= shi {
-					fold(a[:xc], a[xc:], gm)
-					clear(b) // no sin row: r's row stays 0
-					continue
-				}
-				gp := gz[(q*h+h-m)*w : (q*h+h-m+1)*w]
-				foldPair(a[:xc], a[xc:], b[:xc], b[xc:], gm, gp)
-			}
-			zab, r := p.zab[(q*2*yc+2*lo)*w:], p.r[2*lo*ld+q*row:]
-			model.SgemmSerial(false, true, 2*(hi-lo), wh, xc, norm, zab, w, p.dc, xc, 0, r, ld)
-			model.SgemmSerial(false, true, 2*(hi-lo), wh, xs, -norm, zab[xc:], w, p.ds, max(xs, 1), 0, r[wh:], ld)
-		}
-	})
-	// dJ/d(sums) = cosᵀ·(r's cos rows), dJ/d(differences) = sinᵀ·(its sin
-	// rows), of the variables as they are (scaled).
-	both(func() { sideGemm(true, false, nc, ld, yc, 1, p.ec, nc, p.r, 2*ld, 0, gv, ld) }, func() {
-		if ys > 0 && ns > 0 {
-			sideGemm(true, false, ns, ld, ys, 1, p.es[ns:], ns, p.r[3*ld:], 2*ld, 0, gv[nc*ld:], ld)
-		} else {
-			clear(gv[nc*ld:])
-		}
-	})
+		zab, r := p.zab[(q*2*yc+2*lo)*w:], p.r[2*lo*ld+q*row:]
+		model.SgemmSerial(false, true, 2*(hi-lo), wh, xc, norm, zab, w, p.dft.dc, xc, 0, r, ld)
+		model.SgemmSerial(false, true, 2*(hi-lo), wh, xs, -norm, zab[xc:], w, p.dft.ds, max(xs, 1), 0, r[wh:], ld)
+	}
 }
 
 // setPixels sets the spectrum of image i so that it renders px (c*h*w
