@@ -38,9 +38,6 @@ const (
 type param interface {
 	// vars are the optimized variables.
 	vars() []float32
-	// scales is nil, or the scale the variables are kept multiplied by
-	// (see optimizer).
-	scales() []float32
 	// render writes the pixels of the variables into px (n*c*h*w values).
 	render(px []float32)
 	// backprop turns dJ/d(pixels of the last render) into dJ/d(vars),
@@ -100,26 +97,21 @@ func invert3(m [3][3]float64) [3][3]float64 {
 }
 
 // fourierParam is the Fourier parameterization. The spectrum lives on the
-// image's own h x w grid, as in Lucid (so the image is periodic). Its
-// variables are those of the h x (w/2+1) complex half-spectrum S in a real
-// basis along y: for each ky of 0..h/2, the sum (S[ky] + S[h-ky])/√2, and
-// for ky of 1..(h-1)/2 the difference (S[ky] - S[h-ky])/√2 (rows 0 and, for
-// an even h, h/2 alone, not halved), the coefficients of the image's
-// cosines and sines along y; a sum holds each kx's real part then its
-// imaginary part, a difference its imaginary part then minus its real part
-// (see render). The change of basis is orthogonal, so the
-// initial noise and the 1/f scaling are those of the spectrum; it spares
-// the render and its gradient a pass that forms these sums (dftMatrices).
-// The variables are kept multiplied by their 1/f scale, which the
-// optimizer applies as it steps (scales): the products of render read them
-// as they are, and those of backprop write their gradient.
+// image's own h x w grid, as in Lucid (so the image is periodic), and the
+// variables are its h x (w/2+1) complex half-spectrum S, as in Lucid: the
+// optimizer steps each real and imaginary part (Adam in another basis,
+// such as the sums and differences below, draws streaks along the axes).
+// They are stored by pairs of rows: S[ky] on row ky (ky = 0..h/2) and
+// S[h-ky] on row h/2+ky (ky = 1..(h-1)/2), each row the planes side by
+// side, each plane the real parts of kx = 0..w/2 then the imaginary ones.
+// render first forms their scaled sums and differences (mixRows), which
+// its products take (see dftMatrices).
 type fourierParam struct {
 	n, c, h, w  int
 	fh, fw, wh  int       // the spectrum's grid (h x w), wh = fw/2 + 1
-	v           []float32 // fh rows (nc sums, then ns differences) x ld, see dftMatrices; times fv
+	v           []float32 // fh x ld, see above
 	scale       []float64 // fh*wh by ky, kx, including sqrt(fh*fw) and the final /4
-	f           []float32 // fh*wh by row of v and kx: the scale of v's sums and differences
-	fv          []float32 // f for each variable
+	scale32     []float32 // scale as float32
 	decorrelate bool
 	mix, unmix  [3][3]float64
 	// sig holds the sigmoid outputs of the last render (the caller's
@@ -132,6 +124,7 @@ type fourierParam struct {
 	// 1; dc, ds, wh x (fw/2+1) c_kx·cos and wh x (fw-1)/2 c_kx·sin of
 	// 2π·kx·x/fw, x from 0 and 1 (see dftCache).
 	dft *dftMats
+	ab  []float32 // fh x ld: the scaled sums (rows ky = 0..h/2) and differences (rows h/2+ky) of v's pairs
 	r   []float32 // 2yc x ld: row 2m cos·sums, row 2m+1 sin·differences (m = 1..ys; else 0), yc = h/2+1
 	zab []float32 // P·2yc x w: per plane and row of r, products along x (see render)
 	t   []float32 // with quads, 4 blocks of h/4+1 rows x ld: the products of even and odd ky
@@ -145,7 +138,6 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 	p := &fourierParam{n: n, c: c, h: h, w: w, fh: fh, fw: fw, wh: wh,
 		v:           make([]float32, n*c*fh*wh*2),
 		scale:       make([]float64, fh*wh),
-		f:           make([]float32, fh*wh),
 		decorrelate: decorrelate && c == 3,
 		z:           make([]float32, n*c*h*w),
 	}
@@ -165,25 +157,9 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 			p.scale[ky*wh+kx] = math.Sqrt(float64(fh*fw)) / math.Pow(f, decay) / 4
 		}
 	}
-	// Row j of v holds the sum of ky = j (j < nc) or the difference of
-	// ky = j-half: both scale as ky (and fh-ky, which has the same
-	// frequency), times √2 for the pairs.
-	half, nc := fh/2, cosRows(fh)
-	for j := range fh {
-		ky, k := j, math.Sqrt2
-		if j >= nc {
-			ky = j - half
-		}
-		if ky == 0 || 2*ky == fh {
-			k = 1
-		}
-		for kx := range wh {
-			p.f[j*wh+kx] = float32(k * p.scale[ky*wh+kx])
-		}
-	}
-	p.fv = make([]float32, len(p.v))
-	for i := range p.fv {
-		p.fv[i] = p.f[i/(n*c*2*wh)*wh+i%wh]
+	p.scale32 = make([]float32, len(p.scale))
+	for j, v := range p.scale {
+		p.scale32[j] = float32(v)
 	}
 	p.dftMatrices()
 	return p
@@ -201,8 +177,9 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 // FFT computes (for an even fw; an odd one has no Nyquist column).
 // Columns ky and fh-ky of E share their cosines and negate their sines,
 // so E S = cos·A + i·sin·B over half the columns, with A and B the sums and
-// differences of rows ky and fh-ky of S: the variables (see fourierParam),
-// scaled. So do its rows y and h-y (fh = h): row y of E S is C + iS' and
+// differences of rows ky and fh-ky of S, scaled (ab, which mixRows forms
+// from the variables). So do its rows y and h-y (fh = h): row y of E S is
+// C + iS' and
 // row h-y is C - iS', with C row y of cos·A and S' of sin·B, so these
 // products need half the rows. Likewise columns x and fw-x of D: z[x] and
 // z[fw-x] are the sum and difference of a cosine and a sine part computed
@@ -211,13 +188,16 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 // (BenchmarkFourier224), at float32 precision (TestFourierRoundTrip), and
 // needs no power-of-two grid.
 //
-// v and r hold each row's planes side by side (ld = P·2wh values),
-// each plane as the real parts of kx = 0..wh-1, then the imaginary ones.
+// v, ab and r hold each row's planes side by side (ld = P·2wh values),
+// each plane as two halves of wh values (for kx = 0..wh-1): the real
+// parts, then the imaginary ones (ab's differences: the imaginary parts,
+// then minus the real ones, see mixRows).
 func (p *fourierParam) dftMatrices() {
 	h, w, fh, fw, wh := p.h, p.w, p.fh, p.fw, p.wh
 	m := dftCache(h, w, fh, fw)
 	p.dft = m
 	ld := p.n * p.c * 2 * wh
+	p.ab = make([]float32, fh*ld)
 	p.r = make([]float32, 2*cosRows(h)*ld)
 	p.zab = make([]float32, p.n*p.c*2*cosRows(h)*w)
 	if p.quads() {
@@ -308,9 +288,81 @@ func columnWeight(kx, fw int) float64 {
 	return 2
 }
 
-func (p *fourierParam) vars() []float32   { return p.v }
-func (p *fourierParam) scales() []float32 { return p.fv }
-func (p *fourierParam) project()          {}
+func (p *fourierParam) vars() []float32 { return p.v }
+func (p *fourierParam) project()        {}
+
+// mixRows sets ab to the scaled sums and differences of v's pairs of rows
+// (see dftMatrices): with a = S[ky]·scale and b = S[h-ky]·scale, row ky of
+// ab holds [Re(a+b) | Im(a+b)] and row h/2+ky holds [Im(a-b) | Re(b-a)];
+// rows 0 and h/2 (even h) hold S·scale alone.
+func (p *fourierParam) mixRows(ab, v []float32) {
+	p.pairRows(ab, v, false)
+}
+
+// unmixRows is mixRows transposed: it sets g to dJ/dv given dJ/dab in gab.
+func (p *fourierParam) unmixRows(g, gab []float32) {
+	p.pairRows(g, gab, true)
+}
+
+// pairRows is mixRows, or with back its transpose.
+func (p *fourierParam) pairRows(dst, src []float32, back bool) {
+	fh, wh := p.fh, p.wh
+	half, nc, ns := fh/2, cosRows(fh), sinRows(fh)
+	planes, row := p.n*p.c, 2*wh
+	ld := planes * row
+	parallelTasks(nc, func(lo, hi int) {
+		for ky := lo; ky < hi; ky++ {
+			k := p.scale32[ky*wh : (ky+1)*wh]
+			if ky == 0 || ky > ns { // alone
+				for q := ky * ld; q < (ky+1)*ld; q += row {
+					scalePlane(dst[q:q+wh], src[q:q+wh], k)
+					scalePlane(dst[q+wh:q+row], src[q+wh:q+row], k)
+				}
+				continue
+			}
+			a, b := ky*ld, (half+ky)*ld // the rows of the pair
+			for q := 0; q < ld; q += row {
+				a0, a1, b0, b1 := a+q, a+q+wh, b+q, b+q+wh
+				if !back {
+					// Re(a+b), Re(b-a) from the real parts; Im(a+b),
+					// Im(a-b) from the imaginary ones.
+					sumDiffScale(dst[a0:a0+wh], dst[b1:b1+wh], src[b0:b0+wh], src[a0:a0+wh], k)
+					sumDiffScale(dst[a1:a1+wh], dst[b0:b0+wh], src[a1:a1+wh], src[b1:b1+wh], k)
+					continue
+				}
+				// dJ/dRe b = k(g_s0 + g_d1), dJ/dRe a = k(g_s0 - g_d1);
+				// dJ/dIm a = k(g_s1 + g_d0), dJ/dIm b = k(g_s1 - g_d0).
+				sumDiffScale(dst[b0:b0+wh], dst[a0:a0+wh], src[a0:a0+wh], src[b1:b1+wh], k)
+				sumDiffScale(dst[a1:a1+wh], dst[b1:b1+wh], src[a1:a1+wh], src[b0:b0+wh], k)
+			}
+		}
+	})
+}
+
+// sumDiffScale sets s to k·(a + b) and d to k·(a - b), elementwise (len(k)
+// values).
+func sumDiffScale(s, d, a, b, k []float32) {
+	n := len(k)
+	s, d, a, b = s[:n], d[:n], a[:n], b[:n]
+	j := 0
+	if useAVX { // kernels_amd64.s, for all but the last few values
+		if j = n &^ 7; j > 0 {
+			sumDiffScaleAVX(&s[0], &d[0], &a[0], &b[0], &k[0], j)
+		}
+	}
+	for ; j < n; j++ {
+		x, y := a[j], b[j]
+		s[j], d[j] = k[j]*(x+y), k[j]*(x-y)
+	}
+}
+
+// scalePlane sets dst to k·src elementwise.
+func scalePlane(dst, src, k []float32) {
+	dst, src = dst[:len(k)], src[:len(k)]
+	for i, f := range k {
+		dst[i] = src[i] * f
+	}
+}
 
 // pairs returns how image rows pair up for plane rows m of [lo, hi): m
 // with h-m. Rows m = 0 and, for an even h, h/2 are alone; the others have
@@ -331,6 +383,7 @@ func (p *fourierParam) pairs(lo, hi int) (slo, shi, plo, phi int) {
 // applies the sigmoid, into px.
 func (p *fourierParam) render(px []float32) {
 	p.sig = px
+	p.mixRows(p.ab, p.v)
 	h := p.h
 	if !p.quads() {
 		parallelTasks(cosRows(h), func(lo, hi int) {
@@ -371,9 +424,9 @@ func (p *fourierParam) rowsFromVars(lo, hi int) {
 	nc, ns := cosRows(p.fh), sinRows(p.fh)
 	ld := p.n * p.c * 2 * p.wh
 	slo, shi, _, _ := p.pairs(lo, hi)
-	model.SgemmSerial(false, false, hi-lo, ld, nc, 1, p.dft.ec[lo*nc:], nc, p.v, ld, 0, p.r[2*lo*ld:], 2*ld)
+	model.SgemmSerial(false, false, hi-lo, ld, nc, 1, p.dft.ec[lo*nc:], nc, p.ab, ld, 0, p.r[2*lo*ld:], 2*ld)
 	if slo < shi && ns > 0 {
-		model.SgemmSerial(false, false, shi-slo, ld, ns, 1, p.dft.es[slo*ns:], ns, p.v[nc*ld:], ld, 0, p.r[(2*slo+1)*ld:], 2*ld)
+		model.SgemmSerial(false, false, shi-slo, ld, ns, 1, p.dft.es[slo*ns:], ns, p.ab[nc*ld:], ld, 0, p.r[(2*slo+1)*ld:], 2*ld)
 	}
 }
 
@@ -395,10 +448,10 @@ func (p *fourierParam) quadsFromVars(lo, hi int) {
 	n := hi - lo
 	// The even ky of the sums are v's rows 0, 2, ..., the odd ones 1, 3,
 	// ...; the differences start at ky = 1 on row nc.
-	model.SgemmSerial(false, false, n, ld, ne, 1, d.ece[lo*ne:], ne, p.v, 2*ld, 0, tce[lo*ld:], ld)
-	model.SgemmSerial(false, false, n, ld, no, 1, d.eco[lo*no:], no, p.v[ld:], 2*ld, 0, tco[lo*ld:], ld)
-	model.SgemmSerial(false, false, n, ld, so, 1, d.eso[lo*so:], so, p.v[nc*ld:], 2*ld, 0, tso[lo*ld:], ld)
-	model.SgemmSerial(false, false, n, ld, se, 1, d.ese[lo*se:], se, p.v[(nc+1)*ld:], 2*ld, 0, tse[lo*ld:], ld)
+	model.SgemmSerial(false, false, n, ld, ne, 1, d.ece[lo*ne:], ne, p.ab, 2*ld, 0, tce[lo*ld:], ld)
+	model.SgemmSerial(false, false, n, ld, no, 1, d.eco[lo*no:], no, p.ab[ld:], 2*ld, 0, tco[lo*ld:], ld)
+	model.SgemmSerial(false, false, n, ld, so, 1, d.eso[lo*so:], so, p.ab[nc*ld:], 2*ld, 0, tso[lo*ld:], ld)
+	model.SgemmSerial(false, false, n, ld, se, 1, d.ese[lo*se:], se, p.ab[(nc+1)*ld:], 2*ld, 0, tse[lo*ld:], ld)
 	for m := lo; m < hi; m++ {
 		e, o := tce[m*ld:(m+1)*ld], tco[m*ld:(m+1)*ld]
 		es, os := tse[m*ld:(m+1)*ld], tso[m*ld:(m+1)*ld]
@@ -602,6 +655,14 @@ func (p *fourierParam) backprop(gpx, gv []float32) {
 // each processor's share of the pixels (of every plane: [lo, hi) of each
 // h x w plane) to write those of gz.
 func (p *fourierParam) spectrumGrad(gz, gv []float32, fill func(lo, hi int)) {
+	p.adjointDFT(gz, fill)
+	p.unmixRows(gv, p.ab)
+}
+
+// adjointDFT sets ab to dJ/dab given dJ/dz in gz: render's products
+// transposed (see spectrumGrad).
+func (p *fourierParam) adjointDFT(gz []float32, fill func(lo, hi int)) {
+	gv := p.ab
 	h, fh, wh := p.h, p.fh, p.wh
 	nc, ns := cosRows(fh), sinRows(fh)
 	ld := p.n * p.c * 2 * wh
@@ -721,21 +782,45 @@ func (p *fourierParam) setPixels(i int, px []float32) {
 			}
 		}
 	}
-	g := make([]float32, len(p.v))
-	p.spectrumGrad(p.z, g, nil) // Lᵀz
+	p.adjointDFT(p.z, nil) // Lᵀz
 	wh, row := p.wh, 2*p.wh
 	planes := p.n * p.c
 	for j := range p.fh {
-		for q := i * p.c; q < (i+1)*p.c; q++ {
+		for q := range planes {
 			for k := range row {
-				kx, im := k%wh, k >= wh
 				at := (j*planes+q)*row + k
-				n := p.columnNorm(j, kx, im)
-				if n == 0 {
-					p.v[at] = 0 // a variable that moves no pixel
+				if q/p.c != i {
+					p.ab[at] = 0 // the other images are not this call's
 					continue
 				}
-				p.v[at] = float32(float64(g[at]) / n)
+				n := p.columnNorm(j, k%wh, k >= wh)
+				if n == 0 {
+					p.ab[at] = 0 // moves no pixel
+					continue
+				}
+				p.ab[at] = float32(float64(p.ab[at]) / n)
+			}
+		}
+	}
+	// v from ab = P v (mixRows), whose columns are orthogonal: v = Pᵀ ab
+	// over their squared norms, 2·scale² for a pair of rows, scale² alone.
+	g := make([]float32, len(p.v))
+	p.unmixRows(g, p.ab)
+	nc, ns := cosRows(p.fh), sinRows(p.fh)
+	for j := range p.fh {
+		ky := j
+		if j >= nc {
+			ky = j - p.fh/2
+		}
+		pair := 2.0
+		if ky == 0 || ky > ns {
+			pair = 1
+		}
+		for q := i * p.c; q < (i+1)*p.c; q++ {
+			for k := range row {
+				at := (j*planes+q)*row + k
+				sc := p.scale[ky*wh+k%wh]
+				p.v[at] = float32(float64(g[at]) / (pair * sc * sc))
 			}
 		}
 	}
@@ -777,7 +862,6 @@ type pixelParam struct {
 }
 
 func (p *pixelParam) vars() []float32            { return p.v }
-func (p *pixelParam) scales() []float32          { return nil }
 func (p *pixelParam) render(px []float32)        { copy(px, p.v) }
 func (p *pixelParam) backprop(gpx, gv []float32) { copy(gv, gpx) }
 

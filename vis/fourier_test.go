@@ -58,14 +58,13 @@ func TestFourierZeroSpectrum(t *testing.T) {
 }
 
 // TestFourierBackprop checks the parameterization's chain rule against
-// finite differences of J = Σ w·pixels, in the unscaled variables u = v/fv
-// the optimizer steps (dJ/du = fv·dJ/dv).
+// finite differences of J = Σ w·pixels.
 func TestFourierBackprop(t *testing.T) {
 	for _, tc := range []struct{ c, h, w int }{{3, 6, 8}, {3, 5, 7}, {1, 4, 5}, {3, 8, 6}, {2, 12, 7}} {
 		p := newFourierParam(2, tc.c, tc.h, tc.w, 1, true, true)
 		rng := rand.New(rand.NewPCG(3, 4))
 		for i := range p.v {
-			p.v[i] = float32(rng.NormFloat64()*0.3) * p.fv[i]
+			p.v[i] = float32(rng.NormFloat64() * 0.3)
 		}
 		n := 2 * tc.c * tc.h * tc.w
 		w := make([]float32, n)
@@ -81,21 +80,20 @@ func TestFourierBackprop(t *testing.T) {
 		g := make([]float32, len(p.v))
 		p.backprop(w, g)
 		peak := 0.0
-		for k, x := range g {
-			g[k] = x * p.fv[k] // dJ/du
-			peak = math.Max(peak, math.Abs(float64(g[k])))
+		for _, x := range g {
+			peak = math.Max(peak, math.Abs(float64(x)))
 		}
 		const eps = 1e-3
 		for k := range p.v {
 			old := p.v[k]
-			p.v[k] = old + eps*p.fv[k]
+			p.v[k] = old + eps
 			up := j()
-			p.v[k] = old - eps*p.fv[k]
+			p.v[k] = old - eps
 			down := j()
 			p.v[k] = old
 			fd := (up - down) / (2 * eps)
 			if math.Abs(fd-float64(g[k])) > 1e-3*peak+1e-5 {
-				t.Fatalf("%+v: d/du[%d] = %g, finite difference %g", tc, k, g[k], fd)
+				t.Fatalf("%+v: d/dv[%d] = %g, finite difference %g", tc, k, g[k], fd)
 			}
 		}
 	}
@@ -198,6 +196,48 @@ func TestFoldPair(t *testing.T) {
 		rhs := dot32(a1, f1) + dot32(a2, f2) + dot32(b1, g1) + dot32(b2, g2)
 		if math.Abs(lhs-rhs) > 1e-4*(1+math.Abs(lhs)) {
 			t.Fatalf("w %d: <unfoldPair(a), g> = %g, <a, foldPair(g)> = %g", w, lhs, rhs)
+		}
+	}
+}
+
+// TestFourierVariablesArePlaneWaves: each variable is a real or imaginary
+// part of one spectrum coefficient S[ky][kx], as in Lucid, so alone it
+// renders one plane wave scale·c_kx·cos(2π(ky·y/h + kx·x/w) + φ)/(h·w)
+// (before the sigmoid), including ky above h/2 (negative frequencies) --
+// not a standing wave, which a basis of sums of S[ky] and S[h-ky] would
+// give and Adam turns into streaks along the axes.
+func TestFourierVariablesArePlaneWaves(t *testing.T) {
+	const h, w = 8, 12
+	p := newFourierParam(1, 1, h, w, 1, false, false)
+	wh, row := p.wh, 2*p.wh
+	px := make([]float32, h*w)
+	for _, tc := range []struct {
+		ky, kx int
+		im     bool
+	}{{1, 1, false}, {1, 2, true}, {h - 1, 1, false}, {h - 3, 4, true}, {2, 0, false}, {0, 3, true}, {h / 2, 2, false}} {
+		clear(p.v)
+		j := tc.ky // the row of S[ky]: ky <= h/2 on row ky, h-ky on row h/2+ky
+		if tc.ky > h/2 {
+			j = h/2 + (h - tc.ky)
+		}
+		k := tc.kx
+		if tc.im {
+			k += wh
+		}
+		p.v[j*row+k] = 1
+		p.render(px)
+		sc := p.scale[tc.ky*wh+tc.kx] * columnWeight(tc.kx, w) / float64(h*w)
+		for y := range h {
+			for x := range w {
+				a := 2 * math.Pi * (float64(tc.ky*y)/h + float64(tc.kx*x)/w)
+				want := sc * math.Cos(a) // Re(S e^{ia}) for S = 1
+				if tc.im {
+					want = -sc * math.Sin(a) // for S = i
+				}
+				if got := float64(p.z[y*w+x]); math.Abs(got-want) > 1e-5*(1+sc) {
+					t.Fatalf("S[%d][%d] (imaginary %v) at (%d, %d): z = %g, want %g", tc.ky, tc.kx, tc.im, y, x, got, want)
+				}
+			}
 		}
 	}
 }

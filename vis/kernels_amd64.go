@@ -20,11 +20,10 @@ func sigmoidAVX(dst, src *float32, n int)
 //go:noescape
 func sigmoidMixAVX(dst, src *float32, plane, n int, m *[9]float32)
 
-// adamAVX is adam.step's kernel for n values, n a multiple of 8; f is
-// nil or the scale of the variables (n values).
+// adamAVX is adam.step's kernel for n values, n a multiple of 8.
 //
 //go:noescape
-func adamAVX(v, grad, m, s, f *float32, n int, k, eps float32)
+func adamAVX(v, grad, m, s *float32, n int, k, eps float32)
 
 // warpTapsAVX is warp.rowTaps's kernel for n pixels, n a multiple of 4.
 //
@@ -64,3 +63,8 @@ func unfoldPairAVX(zm, zp, a1, a2, b1, b2 *float32, n, w int)
 //
 //go:noescape
 func foldPairAVX(a1, a2, b1, b2, gm, gp *float32, n, w int)
+
+// sumDiffScaleAVX is sumDiffScale's kernel for n values, n a multiple of 8.
+//
+//go:noescape
+func sumDiffScaleAVX(s, d, a, b, k *float32, n int)

@@ -150,27 +150,23 @@ DATA adamc<>+0x08(SB)/4, $0.999
 DATA adamc<>+0x0c(SB)/4, $0.001
 GLOBL adamc<>(SB), RODATA|NOPTR, $16
 
-// func adamAVX(v, grad, m, s, f *float32, n int, k, eps float32)
-// For n values (a multiple of 8), with x = grad (times f when f is not
-// nil): m = 0.9 m + 0.1 x, s = 0.999 s + 0.001 x², and v += k m /
-// (sqrt(s) + eps), that times f too.
-TEXT ·adamAVX(SB), NOSPLIT, $0-56
+// func adamAVX(v, grad, m, s *float32, n int, k, eps float32)
+// For n values (a multiple of 8): m = 0.9 m + 0.1 grad, s = 0.999 s +
+// 0.001 grad², v += k m / (sqrt(s) + eps).
+TEXT ·adamAVX(SB), NOSPLIT, $0-48
 	MOVQ v+0(FP), DI
 	MOVQ grad+8(FP), SI
 	MOVQ m+16(FP), R8
 	MOVQ s+24(FP), R9
-	MOVQ f+32(FP), R10
-	MOVQ n+40(FP), CX
-	VBROADCASTSS k+48(FP), Y12
-	VBROADCASTSS eps+52(FP), Y13
+	MOVQ n+32(FP), CX
+	VBROADCASTSS k+40(FP), Y12
+	VBROADCASTSS eps+44(FP), Y13
 	VBROADCASTSS adamc<>+0x00(SB), Y8
 	VBROADCASTSS adamc<>+0x04(SB), Y9
 	VBROADCASTSS adamc<>+0x08(SB), Y10
 	VBROADCASTSS adamc<>+0x0c(SB), Y11
 	SHRQ $3, CX
 	JZ   adamdone
-	TESTQ R10, R10
-	JNZ  adamscaled
 
 adamloop:
 	VMOVUPS     (SI), Y0
@@ -193,32 +189,6 @@ adamloop:
 	ADDQ $32, R9
 	DECQ CX
 	JNZ  adamloop
-	JMP  adamdone
-
-adamscaled:
-	VMOVUPS     (R10), Y4 // f
-	VMULPS      (SI), Y4, Y0 // x = f grad
-	VMULPS      (R8), Y8, Y1
-	VFMADD231PS Y9, Y0, Y1 // m
-	VMULPS      Y0, Y0, Y2
-	VMULPS      Y11, Y2, Y2
-	VFMADD231PS (R9), Y10, Y2 // s
-	VMOVUPS     Y1, (R8)
-	VMOVUPS     Y2, (R9)
-	VSQRTPS     Y2, Y2
-	VADDPS      Y13, Y2, Y2
-	VDIVPS      Y2, Y1, Y1
-	VMULPS      Y4, Y1, Y1 // times f
-	VMOVUPS     (DI), Y3
-	VFMADD231PS Y12, Y1, Y3
-	VMOVUPS     Y3, (DI)
-	ADDQ $32, DI
-	ADDQ $32, SI
-	ADDQ $32, R8
-	ADDQ $32, R9
-	ADDQ $32, R10
-	DECQ CX
-	JNZ  adamscaled
 
 adamdone:
 	VZEROUPPER
@@ -1047,5 +1017,39 @@ foldloop:
 	JNZ  foldloop
 
 folddone:
+	VZEROUPPER
+	RET
+
+// func sumDiffScaleAVX(s, d, a, b, k *float32, n int)
+// For n values (a multiple of 8): s = k·(a + b), d = k·(a - b).
+TEXT ·sumDiffScaleAVX(SB), NOSPLIT, $0-48
+	MOVQ s+0(FP), DI
+	MOVQ d+8(FP), SI
+	MOVQ a+16(FP), R8
+	MOVQ b+24(FP), R9
+	MOVQ k+32(FP), R10
+	MOVQ n+40(FP), CX
+	SHRQ $3, CX
+	JZ   sumdiffdone
+
+sumdiffloop:
+	VMOVUPS (R8), Y0
+	VMOVUPS (R9), Y1
+	VMOVUPS (R10), Y2
+	VADDPS  Y1, Y0, Y3
+	VMULPS  Y2, Y3, Y3
+	VSUBPS  Y1, Y0, Y4
+	VMULPS  Y2, Y4, Y4
+	VMOVUPS Y3, (DI)
+	VMOVUPS Y4, (SI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	DECQ CX
+	JNZ  sumdiffloop
+
+sumdiffdone:
 	VZEROUPPER
 	RET

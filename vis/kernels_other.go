@@ -7,7 +7,7 @@ const useAVX = false
 
 func sigmoidAVX(dst, src *float32, n int)                          { panic("vis: no AVX kernels") }
 func sigmoidMixAVX(dst, src *float32, plane, n int, m *[9]float32) { panic("vis: no AVX kernels") }
-func adamAVX(v, grad, m, s, f *float32, n int, k, eps float32)     { panic("vis: no AVX kernels") }
+func adamAVX(v, grad, m, s *float32, n int, k, eps float32)        { panic("vis: no AVX kernels") }
 
 func warpTapsAVX(s *tapArgs, idx *int32, k0, k1, k2, k3 *float32, n int) {
 	panic("vis: no AVX kernels")
@@ -30,3 +30,5 @@ func sigmoidGradMixAVX(dst, grad, sig *float32, plane, n int, m *[9]float32) {
 
 func unfoldPairAVX(zm, zp, a1, a2, b1, b2 *float32, n, w int) { panic("vis: no AVX kernels") }
 func foldPairAVX(a1, a2, b1, b2, gm, gp *float32, n, w int)   { panic("vis: no AVX kernels") }
+
+func sumDiffScaleAVX(s, d, a, b, k *float32, n int) { panic("vis: no AVX kernels") }

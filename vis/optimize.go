@@ -287,8 +287,8 @@ func (o *Optimization) newRun() (*run, error) {
 				f.setPixels(i, start[i*r.chw:(i+1)*r.chw])
 			}
 		} else {
-			for i, k := range f.fv {
-				f.v[i] = float32(r.rng.NormFloat64()*rec.InitNoise) * k
+			for i := range f.v {
+				f.v[i] = float32(r.rng.NormFloat64() * rec.InitNoise)
 			}
 		}
 		r.p = f
@@ -358,7 +358,7 @@ func (rec Recipe) withDefaults() Recipe {
 // ascend runs the steps and returns how many it took.
 func (r *run) ascend(ctx context.Context) (int, error) {
 	reg := r.rec.Regularizer
-	a := &ascent{steps: r.rec.Steps, v: r.p.vars(), g: r.gv, scale: r.p.scales(), opt: r.opt,
+	a := &ascent{steps: r.rec.Steps, v: r.p.vars(), g: r.gv, opt: r.opt,
 		gradient: func() ([]float64, error) { return r.gradient(true) },
 		before:   func(step int) { r.settling = step > r.rec.Steps-min(r.rec.Settle, r.rec.Steps/8) },
 		after: func(step int) {
@@ -376,7 +376,6 @@ func (r *run) ascend(ctx context.Context) (int, error) {
 type ascent struct {
 	steps    int
 	v, g     []float32
-	scale    []float32 // nil, or v's scale (see optimizer)
 	opt      optimizer
 	gradient func() ([]float64, error) // leaves dJ/dv in g
 	before   func(step int)            // called before each step's gradient
@@ -401,7 +400,7 @@ func (a *ascent) run(ctx context.Context) (int, error) {
 		if err != nil {
 			return step - 1, err
 		}
-		a.opt.step(a.v, a.g, a.scale)
+		a.opt.step(a.v, a.g)
 		if a.after != nil {
 			a.after(step)
 		}
@@ -569,12 +568,8 @@ func (r *run) finish() (*OptResult, error) {
 // --- optimizers (gradient ascent)
 
 type optimizer interface {
-	// step moves v along the ascent direction given the gradient g. With
-	// a scale (else nil), v holds variables u times scale (a diagonal
-	// preconditioner the parameterization keeps applied): g is dJ/dv, and
-	// the step is the one the optimizer takes on u (whose gradient is
-	// scale·g), times scale.
-	step(v, g, scale []float32)
+	// step moves v along the ascent direction given the gradient g.
+	step(v, g []float32)
 }
 
 // Optimizers lists the optimizer names.
@@ -608,7 +603,7 @@ type adam struct {
 	t    int
 }
 
-func (a *adam) step(v, g, scale []float32) {
+func (a *adam) step(v, g []float32) {
 	a.t++
 	c1 := 1 - math.Pow(0.9, float64(a.t))
 	c2 := 1 - math.Pow(0.999, float64(a.t))
@@ -617,40 +612,20 @@ func (a *adam) step(v, g, scale []float32) {
 	eps := float32(1e-8 * math.Sqrt(c2))
 	parallelRange(len(g), func(lo, hi int) {
 		m, s, v, g := a.m[lo:hi], a.s[lo:hi], v[lo:hi], g[lo:hi]
-		var f []float32
-		if scale != nil {
-			f = scale[lo:hi]
-		}
 		j := 0
 		if useAVX { // kernels_amd64.s, for all but the last few values
 			if j = len(g) &^ 7; j > 0 {
-				var fp *float32
-				if f != nil {
-					fp = &f[0]
-				}
-				adamAVX(&v[0], &g[0], &m[0], &s[0], fp, j, k, eps)
+				adamAVX(&v[0], &g[0], &m[0], &s[0], j, k, eps)
 			}
 		}
 		for i := j; i < len(g); i++ {
-			x, fi := g[i], float32(1)
-			if f != nil {
-				fi = f[i]
-				x *= fi
-			}
+			x := g[i]
 			mi := 0.9*m[i] + 0.1*x
 			si := 0.999*s[i] + 0.001*x*x
 			m[i], s[i] = mi, si
-			v[i] += k * (mi / (float32(math.Sqrt(float64(si))) + eps) * fi)
+			v[i] += k * mi / (float32(math.Sqrt(float64(si))) + eps)
 		}
 	})
-}
-
-// scaleAt is scale[i], or 1 without a scale.
-func scaleAt(scale []float32, i int) float64 {
-	if scale == nil {
-		return 1
-	}
-	return float64(scale[i])
 }
 
 // momentum is heavy-ball gradient ascent: vel = 0.9 vel + lr g; v += vel.
@@ -659,31 +634,29 @@ type momentum struct {
 	vel []float64
 }
 
-func (o *momentum) step(v, g, scale []float32) {
+func (o *momentum) step(v, g []float32) {
 	for i, gi := range g {
-		f := scaleAt(scale, i)
-		o.vel[i] = 0.9*o.vel[i] + o.lr*f*float64(gi)
-		v[i] += float32(f * o.vel[i])
+		o.vel[i] = 0.9*o.vel[i] + o.lr*float64(gi)
+		v[i] += float32(o.vel[i])
 	}
 }
 
 // sgd is plain gradient ascent: v += lr g.
 type sgd struct{ lr float64 }
 
-func (o sgd) step(v, g, scale []float32) {
+func (o sgd) step(v, g []float32) {
 	for i, gi := range g {
-		f := scaleAt(scale, i)
-		v[i] += float32(o.lr * f * f * float64(gi))
+		v[i] += float32(o.lr * float64(gi))
 	}
 }
 
 // normalized is DeepDream's step: v += lr g / mean|g|.
 type normalized struct{ lr float64 }
 
-func (o normalized) step(v, g, scale []float32) {
+func (o normalized) step(v, g []float32) {
 	s := 0.0
-	for i, gi := range g {
-		s += math.Abs(scaleAt(scale, i) * float64(gi))
+	for _, gi := range g {
+		s += math.Abs(float64(gi))
 	}
 	if s == 0 {
 		return
@@ -691,8 +664,7 @@ func (o normalized) step(v, g, scale []float32) {
 	k := o.lr * float64(len(g)) / s
 	parallelRange(len(g), func(a, b int) {
 		for i, gi := range g[a:b] {
-			f := scaleAt(scale, a+i)
-			v[a+i] += float32(k * f * f * float64(gi))
+			v[a+i] += float32(k * float64(gi))
 		}
 	})
 }
@@ -700,13 +672,13 @@ func (o normalized) step(v, g, scale []float32) {
 // signStep is the fast gradient sign step: v += lr sign(g).
 type signStep struct{ lr float64 }
 
-func (o signStep) step(v, g, scale []float32) {
+func (o signStep) step(v, g []float32) {
 	for i, gi := range g {
 		switch {
 		case gi > 0:
-			v[i] += float32(o.lr * scaleAt(scale, i))
+			v[i] += float32(o.lr)
 		case gi < 0:
-			v[i] -= float32(o.lr * scaleAt(scale, i))
+			v[i] -= float32(o.lr)
 		}
 	}
 }

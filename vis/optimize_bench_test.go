@@ -162,7 +162,7 @@ func BenchmarkOptimizeParts(b *testing.B) {
 	b.Run("adam", func(b *testing.B) {
 		c0 := cpuTime()
 		for b.Loop() {
-			opt.step(f.v, gv, f.fv)
+			opt.step(f.v, gv)
 		}
 		b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
 	})
