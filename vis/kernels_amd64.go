@@ -68,3 +68,9 @@ func foldPairAVX(a1, a2, b1, b2, gm, gp *float32, n, w int)
 //
 //go:noescape
 func sumDiffScaleAVX(s, d, a, b, k *float32, n int)
+
+// warpGather3AVX is applyPlanes's kernel for n pixels of a span of three
+// planes, n a multiple of 8.
+//
+//go:noescape
+func warpGather3AVX(d, p *float32, idx *int32, k0, k1, k2, k3 *float32, n, w, hw int, gain, bias *[3]float32)

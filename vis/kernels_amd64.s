@@ -1053,3 +1053,104 @@ sumdiffloop:
 sumdiffdone:
 	VZEROUPPER
 	RET
+
+// func warpGather3AVX(d, p *float32, idx *int32, k0, k1, k2, k3 *float32, n, w, hw int, gain, bias *[3]float32)
+// warpGatherAVX for three planes hw values apart (in p and d alike), the
+// pairs of neighbouring taps loaded together: each 64-bit gather brings
+// p[i] and p[i+1] (or p[i+w], p[i+w+1]) of four pixels, half the loads
+// of gathering them one by one. The pairs split into the lanes
+// [0 1 4 5 | 2 3 6 7]; the weights are put in that order, the results
+// back in order.
+TEXT ·warpGather3AVX(SB), NOSPLIT, $0-96
+	MOVQ d+0(FP), DI
+	MOVQ p+8(FP), SI
+	MOVQ idx+16(FP), DX
+	MOVQ k0+24(FP), R8
+	MOVQ k1+32(FP), R9
+	MOVQ k2+40(FP), R10
+	MOVQ k3+48(FP), R11
+	MOVQ n+56(FP), CX
+	MOVQ w+64(FP), R12
+	SHLQ $2, R12 // bytes to the row below
+	MOVQ hw+72(FP), BX
+	SHLQ $2, BX // bytes between planes
+	MOVQ gain+80(FP), AX
+	VBROADCASTSS 0(AX), Y13
+	VBROADCASTSS 4(AX), Y11
+	VBROADCASTSS 8(AX), Y9
+	MOVQ bias+88(FP), AX
+	VBROADCASTSS 0(AX), Y12
+	VBROADCASTSS 4(AX), Y10
+	VBROADCASTSS 8(AX), Y8
+	SHRQ $3, CX
+	JZ   gather3done
+
+gather3loop:
+	VMOVDQU (DX), X0
+	VMOVDQU 16(DX), X1
+	VPERMPD $0xD8, (R8), Y4 // the weights in the pairs' order
+	VPERMPD $0xD8, (R9), Y5
+	VPERMPD $0xD8, (R10), Y6
+	VPERMPD $0xD8, (R11), Y7
+	MOVQ SI, AX
+	MOVQ DI, R13
+	MOVQ $3, R14
+
+gather3plane:
+	LEAQ       (AX)(R12*1), R15
+	VPCMPEQD   Y14, Y14, Y14
+	VPGATHERDQ Y14, (AX)(X0*4), Y2
+	VPCMPEQD   Y14, Y14, Y14
+	VPGATHERDQ Y14, (AX)(X1*4), Y3
+	VSHUFPS    $0x88, Y3, Y2, Y15 // p[i]
+	VSHUFPS    $0xDD, Y3, Y2, Y3  // p[i+1]
+	VMULPS     Y4, Y15, Y15
+	VMULPS     Y5, Y3, Y3
+	VADDPS     Y3, Y15, Y15
+	VPCMPEQD   Y14, Y14, Y14
+	VPGATHERDQ Y14, (R15)(X0*4), Y2
+	VPCMPEQD   Y14, Y14, Y14
+	VPGATHERDQ Y14, (R15)(X1*4), Y3
+	VSHUFPS    $0x88, Y3, Y2, Y14 // p[i+w]
+	VSHUFPS    $0xDD, Y3, Y2, Y3  // p[i+w+1]
+	VMULPS     Y6, Y14, Y14
+	VADDPS     Y14, Y15, Y15
+	VMULPS     Y7, Y3, Y3
+	VADDPS     Y3, Y15, Y15
+	VPERMPD    $0xD8, Y15, Y15 // back in order
+	CMPQ       R14, $3
+	JNE        gather3g1
+	VMULPS     Y13, Y15, Y15
+	VADDPS     Y12, Y15, Y15
+	JMP        gather3store
+
+gather3g1:
+	CMPQ   R14, $2
+	JNE    gather3g2
+	VMULPS Y11, Y15, Y15
+	VADDPS Y10, Y15, Y15
+	JMP    gather3store
+
+gather3g2:
+	VMULPS Y9, Y15, Y15
+	VADDPS Y8, Y15, Y15
+
+gather3store:
+	VMOVUPS Y15, (R13)
+	ADDQ    BX, AX
+	ADDQ    BX, R13
+	DECQ    R14
+	JNZ     gather3plane
+
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	DECQ CX
+	JNZ  gather3loop
+
+gather3done:
+	VZEROUPPER
+	RET

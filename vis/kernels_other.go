@@ -32,3 +32,7 @@ func unfoldPairAVX(zm, zp, a1, a2, b1, b2 *float32, n, w int) { panic("vis: no A
 func foldPairAVX(a1, a2, b1, b2, gm, gp *float32, n, w int)   { panic("vis: no AVX kernels") }
 
 func sumDiffScaleAVX(s, d, a, b, k *float32, n int) { panic("vis: no AVX kernels") }
+
+func warpGather3AVX(d, p *float32, idx *int32, k0, k1, k2, k3 *float32, n, w, hw int, gain, bias *[3]float32) {
+	panic("vis: no AVX kernels")
+}

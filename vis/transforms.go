@@ -190,12 +190,19 @@ func (wp *warp) applyPlanes(dst, src []float32, c int, fill, gain, bias []float3
 		wp.rowTaps(t, ry, rx, xa, xb)
 		n := xb - xa
 		idx, k0, k1, k2, k3 := t.idx[:n], t.k0[:n], t.k1[:n], t.k2[:n], t.k3[:n]
+		j3 := 0 // pixels done for all planes
+		if useAVX && c == 3 { // kernels_amd64.s, for all but the last few pixels
+			if j3 = n &^ 7; j3 > 0 {
+				gn, bs := [3]float32{gain[0], gain[1], gain[2]}, [3]float32{bias[0], bias[1], bias[2]}
+				warpGather3AVX(&dst[y*w+xa], &src[0], &idx[0], &k0[0], &k1[0], &k2[0], &k3[0], j3, w, hw, &gn, &bs)
+			}
+		}
 		for ch := range c {
 			p := src[ch*hw : (ch+1)*hw]
 			d := dst[ch*hw+y*w+xa : ch*hw+y*w+xb]
 			gn, bs := gain[ch], bias[ch]
-			j0 := 0
-			if useAVX { // kernels_amd64.s, for all but the last few pixels
+			j0 := j3
+			if useAVX && j0 == 0 { // kernels_amd64.s, for all but the last few pixels
 				if j0 = n &^ 7; j0 > 0 {
 					warpGatherAVX(&d[0], &p[0], &idx[0], &k0[0], &k1[0], &k2[0], &k3[0], j0, w, gn, bs)
 				}
