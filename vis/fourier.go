@@ -111,7 +111,7 @@ type fourierParam struct {
 	fh, fw, wh  int       // the spectrum's grid (h x w), wh = fw/2 + 1
 	v           []float32 // fh x ld, see above
 	scale       []float64 // fh*wh by ky, kx, including sqrt(fh*fw) and the final /4
-	scale32     []float32 // scale as float32
+	scale32     []float32 // scale as float32, by ky and the position of kx in a row (see xquads)
 	decorrelate bool
 	mix, unmix  [3][3]float64
 	// sig holds the sigmoid outputs of the last render (the caller's
@@ -126,7 +126,8 @@ type fourierParam struct {
 	dft *dftMats
 	ab  []float32 // fh x ld: the scaled sums (rows ky = 0..h/2) and differences (rows h/2+ky) of v's pairs
 	r   []float32 // 2yc x ld: row 2m cos·sums, row 2m+1 sin·differences (m = 1..ys; else 0), yc = h/2+1
-	zab []float32 // P·2yc x w: per plane and row of r, products along x (see render)
+	zab []float32 // P·2yc x zw: per plane and row of r, products along x (see render)
+	zw  int       // zab's row length
 	t   []float32 // with quads, 4 blocks of h/4+1 rows x ld: the products of even and odd ky
 }
 
@@ -158,8 +159,10 @@ func newFourierParam(n, c, h, w int, decay float64, decorrelate, bgr bool) *four
 		}
 	}
 	p.scale32 = make([]float32, len(p.scale))
-	for j, v := range p.scale {
-		p.scale32[j] = float32(v)
+	for ky := range fh {
+		for pos := range wh {
+			p.scale32[ky*wh+pos] = float32(p.scale[ky*wh+p.kxAt(pos)])
+		}
 	}
 	p.dftMatrices()
 	return p
@@ -199,7 +202,11 @@ func (p *fourierParam) dftMatrices() {
 	ld := p.n * p.c * 2 * wh
 	p.ab = make([]float32, fh*ld)
 	p.r = make([]float32, 2*cosRows(h)*ld)
-	p.zab = make([]float32, p.n*p.c*2*cosRows(h)*w)
+	p.zw = w
+	if p.xquads() {
+		p.zw = max(w, 4*(w/4+1)-2)
+	}
+	p.zab = make([]float32, p.n*p.c*2*cosRows(h)*p.zw)
 	if p.quads() {
 		p.t = make([]float32, 4*(h/4+1)*ld)
 	}
@@ -212,6 +219,9 @@ type dftMats struct {
 	// For an h that is a multiple of 4 (see quads), rows m = 0..h/4 of
 	// the cos of even and odd ky and the sin of odd and even ky.
 	ece, eco, eso, ese []float32
+	// For a w that is a multiple of 4 (see xquads), columns x = 0..w/4 of
+	// c_kx·cos for even and odd kx, and x = 1..w/4 of c_kx·sin.
+	dce, dco, dse, dso []float32
 }
 
 var dftMemo sync.Map // [4]int{h, w, fh, fw} -> *dftMats
@@ -263,6 +273,26 @@ func dftCache(h, w, fh, fw int) *dftMats {
 			}
 			for j := range se {
 				m.ese[y*se+j] = trig(math.Sin, 2*j+2, y)
+			}
+		}
+	}
+	if fw%4 == 0 && fw >= 8 && fw == w {
+		q := fw/4 + 1
+		ne, no := (wh+1)/2, wh/2
+		m.dce, m.dco, m.dse, m.dso = make([]float32, ne*q), make([]float32, no*q), make([]float32, ne*(q-1)), make([]float32, no*(q-1))
+		for j := range wh {
+			kx := 2 * (j % ne)
+			cos, sin, col := m.dce, m.dse, j
+			if j >= ne {
+				kx, cos, sin, col = 2*(j-ne)+1, m.dco, m.dso, j-ne
+			}
+			c := columnWeight(kx, fw)
+			for x := range q {
+				sn, cs := math.Sincos(2 * math.Pi * float64(kx*x%fw) / float64(fw))
+				cos[col*q+x] = float32(c * cs)
+				if x > 0 {
+					sin[col*(q-1)+x-1] = float32(c * sn)
+				}
 			}
 		}
 	}
@@ -410,6 +440,36 @@ func (p *fourierParam) render(px []float32) {
 // and half the terms each, half the arithmetic.
 func (p *fourierParam) quads() bool { return p.h%4 == 0 && p.h >= 8 && p.fh == p.h }
 
+// xquads reports whether the products along x split the same way (a w
+// that is a multiple of 4, the image's own grid): cosine parts at x and
+// w/2-x are E + O and E - O, with E and O the sums over the even and the
+// odd kx, and sine parts there E' + O' and O' - E', for x = 0..w/4. Each
+// row then keeps the even kx first, then the odd ones (kxAt), so that
+// each sum is a product over a block of columns.
+func (p *fourierParam) xquads() bool { return p.w%4 == 0 && p.w >= 8 && p.fw == p.w }
+
+// kxAt returns the kx at position pos of a row's half (see xquads).
+func (p *fourierParam) kxAt(pos int) int {
+	if !p.xquads() {
+		return pos
+	}
+	if ne := (p.wh + 1) / 2; pos >= ne {
+		return 2*(pos-ne) + 1
+	}
+	return 2 * pos
+}
+
+// posOf returns the position of kx in a row's half: kxAt's inverse.
+func (p *fourierParam) posOf(kx int) int {
+	if !p.xquads() {
+		return kx
+	}
+	if kx%2 == 1 {
+		return (p.wh+1)/2 + kx/2
+	}
+	return kx / 2
+}
+
 // quadPartners returns the rows h/2-m of quad rows m of [lo, hi) that are
 // not quad rows themselves: [a, b).
 func (p *fourierParam) quadPartners(lo, hi int) (a, b int) {
@@ -500,20 +560,35 @@ func (p *fourierParam) renderRows(px []float32, lo, hi int) {
 	norm := float32(1 / float64(p.fh*p.fw))
 	chw := p.c * h * w
 	slo, shi, plo, phi := p.pairs(lo, hi)
+	zw, xq := p.zw, p.xquads()
+	var tmp []float32 // with xquads, a row pair's cosine and sine parts
+	if xq {
+		tmp = make([]float32, 2*(xc+xs))
+	}
 	for q := range planes {
-		r, zab := p.r[2*lo*ld+q*row:], p.zab[(q*2*yc+2*lo)*w:]
-		model.SgemmSerial(false, false, 2*(hi-lo), xc, wh, norm, r, ld, p.dft.dc, xc, 0, zab, w)
-		model.SgemmSerial(false, false, 2*(hi-lo), xs, wh, -norm, r[wh:], ld, p.dft.ds, max(xs, 1), 0, zab[xc:], w)
+		r, zab := p.r[2*lo*ld+q*row:], p.zab[(q*2*yc+2*lo)*zw:]
+		if xq {
+			p.xProducts(zab, r, 2*(hi-lo), norm)
+		} else {
+			model.SgemmSerial(false, false, 2*(hi-lo), xc, wh, norm, r, ld, p.dft.dc, xc, 0, zab, zw)
+			model.SgemmSerial(false, false, 2*(hi-lo), xs, wh, -norm, r[wh:], ld, p.dft.ds, max(xs, 1), 0, zab[xc:], zw)
+		}
 		for m := lo; m < hi; m++ {
-			a := p.zab[(q*2*yc+2*m)*w : (q*2*yc+2*m+1)*w]
+			a := p.zab[(q*2*yc+2*m)*zw : (q*2*yc+2*m+1)*zw]
+			b := p.zab[(q*2*yc+2*m+1)*zw : (q*2*yc+2*m+2)*zw]
+			if xq { // the cosine and sine parts from their even and odd sums
+				a1, a2, b1, b2 := tmp[:xc], tmp[xc:xc+xs], tmp[xc+xs:2*xc+xs], tmp[2*xc+xs:]
+				p.halfUnfold(a1, a2, a)
+				p.halfUnfold(b1, b2, b)
+				a, b = tmp[:xc+xs], tmp[xc+xs:]
+			}
 			zm := p.z[(q*h+m)*w : (q*h+m+1)*w]
 			if m < slo || m >= shi { // alone
-				unfold(zm, a[:xc], a[xc:])
+				unfold(zm, a[:xc], a[xc:xc+xs])
 				continue
 			}
-			b := p.zab[(q*2*yc+2*m+1)*w : (q*2*yc+2*m+2)*w]
 			zp := p.z[(q*h+h-m)*w : (q*h+h-m+1)*w]
-			unfoldPair(zm, zp, a[:xc], a[xc:], b[:xc], b[xc:])
+			unfoldPair(zm, zp, a[:xc], a[xc:xc+xs], b[:xc], b[xc:xc+xs])
 		}
 	}
 	for i := range p.n {
@@ -523,6 +598,71 @@ func (p *fourierParam) renderRows(px []float32, lo, hi int) {
 			p.finish(z, out, plo*w, phi*w)
 		}
 	}
+}
+
+// xProducts writes, for n rows of r (from a plane's first column, ld
+// apart), the even and odd sums of their cosine and sine parts (see
+// xquads) into zab's rows (zw apart): [Ec | Oc] for x = 0..w/4, then
+// [Es | Os] for x = 1..w/4, each times norm (the sine parts times -norm,
+// as render's second product).
+func (p *fourierParam) xProducts(zab, r []float32, n int, norm float32) {
+	q, wh, zw := p.w/4+1, p.wh, p.zw
+	ld := p.n * p.c * 2 * wh
+	ne, no := (wh+1)/2, wh/2
+	d := p.dft
+	model.SgemmSerial(false, false, n, q, ne, norm, r, ld, d.dce, q, 0, zab, zw)
+	model.SgemmSerial(false, false, n, q, no, norm, r[ne:], ld, d.dco, q, 0, zab[q:], zw)
+	model.SgemmSerial(false, false, n, q-1, ne, -norm, r[wh:], ld, d.dse, q-1, 0, zab[2*q:], zw)
+	model.SgemmSerial(false, false, n, q-1, no, -norm, r[wh+ne:], ld, d.dso, q-1, 0, zab[3*q-1:], zw)
+}
+
+// xProductsT is xProducts transposed: r's rows from zab's.
+func (p *fourierParam) xProductsT(r, zab []float32, n int, norm float32) {
+	q, wh, zw := p.w/4+1, p.wh, p.zw
+	ld := p.n * p.c * 2 * wh
+	ne, no := (wh+1)/2, wh/2
+	d := p.dft
+	model.SgemmSerial(false, true, n, ne, q, norm, zab, zw, d.dce, q, 0, r, ld)
+	model.SgemmSerial(false, true, n, no, q, norm, zab[q:], zw, d.dco, q, 0, r[ne:], ld)
+	model.SgemmSerial(false, true, n, ne, q-1, -norm, zab[2*q:], zw, d.dse, q-1, 0, r[wh:], ld)
+	model.SgemmSerial(false, true, n, no, q-1, -norm, zab[3*q-1:], zw, d.dso, q-1, 0, r[wh+ne:], ld)
+}
+
+// halfUnfold sets a row's cosine part cs (x = 0..w/2) and sine part sn (x
+// = 1..w/2-1) from the even and odd sums in z (see xProducts): cs[x] =
+// E + O and cs[w/2-x] = E - O, sn at x = E' + O' and at w/2-x O' - E'.
+func (p *fourierParam) halfUnfold(cs, sn, z []float32) {
+	q, half := p.w/4+1, p.w/2
+	ec, oc, es, os := z[:q], z[q:2*q], z[2*q:3*q-1], z[3*q-1:4*q-2]
+	cs, sn = cs[:half+1], sn[:half-1]
+	for x := range q - 1 {
+		e, o := ec[x], oc[x]
+		cs[x], cs[half-x] = e+o, e-o
+	}
+	cs[q-1] = ec[q-1] + oc[q-1] // x = w/4, its own mirror
+	for x := 1; x < q-1; x++ {
+		e, o := es[x-1], os[x-1]
+		sn[x-1], sn[half-x-1] = e+o, o-e
+	}
+	sn[q-2] = es[q-2] + os[q-2]
+}
+
+// halfFold is halfUnfold transposed: the even and odd sums' gradient into
+// z from those of the cosine and sine parts.
+func (p *fourierParam) halfFold(z, cs, sn []float32) {
+	q, half := p.w/4+1, p.w/2
+	ec, oc, es, os := z[:q], z[q:2*q], z[2*q:3*q-1], z[3*q-1:4*q-2]
+	cs, sn = cs[:half+1], sn[:half-1]
+	for x := range q - 1 {
+		a, b := cs[x], cs[half-x]
+		ec[x], oc[x] = a+b, a-b
+	}
+	ec[q-1], oc[q-1] = cs[q-1], cs[q-1]
+	for x := 1; x < q-1; x++ {
+		a, b := sn[x-1], sn[half-x-1]
+		es[x-1], os[x-1] = a-b, a+b
+	}
+	es[q-2], os[q-2] = sn[q-2], sn[q-2]
 }
 
 // unfold sets z (w values) to the row of a cosine part cs (x = 0..w/2) and
@@ -739,22 +879,39 @@ func (p *fourierParam) gradRows(gz []float32, fill func(lo, hi int), lo, hi int)
 			fill(plo*w, phi*w)
 		}
 	}
+	zw, xq := p.zw, p.xquads()
+	var tmp []float32 // with xquads, a row pair's cosine and sine parts
+	if xq {
+		tmp = make([]float32, 2*(xc+xs))
+	}
 	for q := range planes {
 		for m := lo; m < hi; m++ {
 			gm := gz[(q*h+m)*w : (q*h+m+1)*w]
-			a := p.zab[(q*2*yc+2*m)*w : (q*2*yc+2*m+1)*w]
-			b := p.zab[(q*2*yc+2*m+1)*w : (q*2*yc+2*m+2)*w]
-			if m < slo || m >= shi {
-				fold(a[:xc], a[xc:], gm)
-				clear(b) // no sin row: r's row stays 0
-				continue
+			za := p.zab[(q*2*yc+2*m)*zw : (q*2*yc+2*m+1)*zw]
+			zb := p.zab[(q*2*yc+2*m+1)*zw : (q*2*yc+2*m+2)*zw]
+			a, b := za, zb
+			if xq {
+				a, b = tmp[:xc+xs], tmp[xc+xs:]
 			}
-			gp := gz[(q*h+h-m)*w : (q*h+h-m+1)*w]
-			foldPair(a[:xc], a[xc:], b[:xc], b[xc:], gm, gp)
+			if m < slo || m >= shi {
+				fold(a[:xc], a[xc:xc+xs], gm)
+				clear(b) // no sin row: r's row stays 0
+			} else {
+				gp := gz[(q*h+h-m)*w : (q*h+h-m+1)*w]
+				foldPair(a[:xc], a[xc:xc+xs], b[:xc], b[xc:xc+xs], gm, gp)
+			}
+			if xq {
+				p.halfFold(za, a[:xc], a[xc:xc+xs])
+				p.halfFold(zb, b[:xc], b[xc:xc+xs])
+			}
 		}
-		zab, r := p.zab[(q*2*yc+2*lo)*w:], p.r[2*lo*ld+q*row:]
-		model.SgemmSerial(false, true, 2*(hi-lo), wh, xc, norm, zab, w, p.dft.dc, xc, 0, r, ld)
-		model.SgemmSerial(false, true, 2*(hi-lo), wh, xs, -norm, zab[xc:], w, p.dft.ds, max(xs, 1), 0, r[wh:], ld)
+		zab, r := p.zab[(q*2*yc+2*lo)*zw:], p.r[2*lo*ld+q*row:]
+		if xq {
+			p.xProductsT(r, zab, 2*(hi-lo), norm)
+			continue
+		}
+		model.SgemmSerial(false, true, 2*(hi-lo), wh, xc, norm, zab, zw, p.dft.dc, xc, 0, r, ld)
+		model.SgemmSerial(false, true, 2*(hi-lo), wh, xs, -norm, zab[xc:], zw, p.dft.ds, max(xs, 1), 0, r[wh:], ld)
 	}
 }
 
@@ -793,7 +950,7 @@ func (p *fourierParam) setPixels(i int, px []float32) {
 					p.ab[at] = 0 // the other images are not this call's
 					continue
 				}
-				n := p.columnNorm(j, k%wh, k >= wh)
+				n := p.columnNorm(j, p.kxAt(k%wh), k >= wh)
 				if n == 0 {
 					p.ab[at] = 0 // moves no pixel
 					continue
@@ -819,7 +976,7 @@ func (p *fourierParam) setPixels(i int, px []float32) {
 		for q := i * p.c; q < (i+1)*p.c; q++ {
 			for k := range row {
 				at := (j*planes+q)*row + k
-				sc := p.scale[ky*wh+k%wh]
+				sc := p.scale[ky*wh+p.kxAt(k%wh)]
 				p.v[at] = float32(float64(g[at]) / (pair * sc * sc))
 			}
 		}

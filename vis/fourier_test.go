@@ -220,7 +220,7 @@ func TestFourierVariablesArePlaneWaves(t *testing.T) {
 		if tc.ky > h/2 {
 			j = h/2 + (h - tc.ky)
 		}
-		k := tc.kx
+		k := p.posOf(tc.kx)
 		if tc.im {
 			k += wh
 		}

@@ -190,7 +190,7 @@ func (wp *warp) applyPlanes(dst, src []float32, c int, fill, gain, bias []float3
 		wp.rowTaps(t, ry, rx, xa, xb)
 		n := xb - xa
 		idx, k0, k1, k2, k3 := t.idx[:n], t.k0[:n], t.k1[:n], t.k2[:n], t.k3[:n]
-		j3 := 0 // pixels done for all planes
+		j3 := 0               // pixels done for all planes
 		if useAVX && c == 3 { // kernels_amd64.s, for all but the last few pixels
 			if j3 = n &^ 7; j3 > 0 {
 				gn, bs := [3]float32{gain[0], gain[1], gain[2]}, [3]float32{bias[0], bias[1], bias[2]}
