@@ -525,16 +525,23 @@ func (p *fourierParam) quadsFromVars(lo, hi int) {
 
 // sumDiff sets s = a + b and, with both, d = a - b.
 func sumDiff(s, d, a, b []float32, both bool) {
-	s, b = s[:len(a)], b[:len(a)]
+	n := len(a)
+	s, b = s[:n], b[:n]
 	if !both {
 		for i, x := range a {
 			s[i] = x + b[i]
 		}
 		return
 	}
-	d = d[:len(a)]
-	for i, x := range a {
-		y := b[i]
+	d = d[:n]
+	i := 0
+	if useAVX { // kernels_amd64.s
+		if i = n &^ 7; i > 0 {
+			sumDiffAVX(&s[0], &d[0], &a[0], &b[0], i)
+		}
+	}
+	for ; i < n; i++ {
+		x, y := a[i], b[i]
 		s[i], d[i] = x+y, x-y
 	}
 }
@@ -635,15 +642,9 @@ func (p *fourierParam) halfUnfold(cs, sn, z []float32) {
 	q, half := p.w/4+1, p.w/2
 	ec, oc, es, os := z[:q], z[q:2*q], z[2*q:3*q-1], z[3*q-1:4*q-2]
 	cs, sn = cs[:half+1], sn[:half-1]
-	for x := range q - 1 {
-		e, o := ec[x], oc[x]
-		cs[x], cs[half-x] = e+o, e-o
-	}
+	mirror(cs[:q-1], cs[half-q+2:], ec[:q-1], oc[:q-1])
 	cs[q-1] = ec[q-1] + oc[q-1] // x = w/4, its own mirror
-	for x := 1; x < q-1; x++ {
-		e, o := es[x-1], os[x-1]
-		sn[x-1], sn[half-x-1] = e+o, o-e
-	}
+	mirror(sn[:q-2], sn[half-q+1:half-1], os[:q-2], es[:q-2])
 	sn[q-2] = es[q-2] + os[q-2]
 }
 
@@ -653,16 +654,44 @@ func (p *fourierParam) halfFold(z, cs, sn []float32) {
 	q, half := p.w/4+1, p.w/2
 	ec, oc, es, os := z[:q], z[q:2*q], z[2*q:3*q-1], z[3*q-1:4*q-2]
 	cs, sn = cs[:half+1], sn[:half-1]
-	for x := range q - 1 {
-		a, b := cs[x], cs[half-x]
-		ec[x], oc[x] = a+b, a-b
-	}
+	foldMirror(ec[:q-1], oc[:q-1], cs[:q-1], cs[half-q+2:])
 	ec[q-1], oc[q-1] = cs[q-1], cs[q-1]
-	for x := 1; x < q-1; x++ {
-		a, b := sn[x-1], sn[half-x-1]
-		es[x-1], os[x-1] = a-b, a+b
-	}
+	foldMirror(os[:q-2], es[:q-2], sn[:q-2], sn[half-q+1:half-1])
 	es[q-2], os[q-2] = sn[q-2], sn[q-2]
+}
+
+// mirror sets fwd[i] = a[i] + b[i] and back[len(back)-1-i] = a[i] - b[i]
+// (len(a) values each).
+func mirror(fwd, back, a, b []float32) {
+	n := len(a)
+	fwd, back, b = fwd[:n], back[:n], b[:n]
+	i := 0
+	if useAVX { // kernels_amd64.s
+		if i = n &^ 7; i > 0 {
+			mirrorAVX(&fwd[0], &back[n-1], &a[0], &b[0], i)
+		}
+	}
+	for ; i < n; i++ {
+		x, y := a[i], b[i]
+		fwd[i], back[n-1-i] = x+y, x-y
+	}
+}
+
+// foldMirror is mirror transposed: s[i] = a[i] + back[len(back)-1-i] and
+// d[i] = a[i] - back[len(back)-1-i].
+func foldMirror(s, d, a, back []float32) {
+	n := len(a)
+	s, d, back = s[:n], d[:n], back[:n]
+	i := 0
+	if useAVX { // kernels_amd64.s
+		if i = n &^ 7; i > 0 {
+			foldMirrorAVX(&s[0], &d[0], &a[0], &back[n-1], i)
+		}
+	}
+	for ; i < n; i++ {
+		x, y := a[i], back[n-1-i]
+		s[i], d[i] = x+y, x-y
+	}
 }
 
 // unfold sets z (w values) to the row of a cosine part cs (x = 0..w/2) and

@@ -74,3 +74,18 @@ func sumDiffScaleAVX(s, d, a, b, k *float32, n int)
 //
 //go:noescape
 func warpGather3AVX(d, p *float32, idx *int32, k0, k1, k2, k3 *float32, n, w, hw int, gain, bias *[3]float32)
+
+// mirrorAVX is mirror's kernel for n values, n a multiple of 8.
+//
+//go:noescape
+func mirrorAVX(fwd, back, a, b *float32, n int)
+
+// foldMirrorAVX is foldMirror's kernel for n values, n a multiple of 8.
+//
+//go:noescape
+func foldMirrorAVX(s, d, a, back *float32, n int)
+
+// sumDiffAVX is sumDiff's kernel for n values, n a multiple of 8.
+//
+//go:noescape
+func sumDiffAVX(s, d, a, b *float32, n int)

@@ -1154,3 +1154,99 @@ gather3store:
 gather3done:
 	VZEROUPPER
 	RET
+
+// func mirrorAVX(fwd, back, a, b *float32, n int)
+// For i = 0..n-1 (n a multiple of 8): fwd[i] = a[i] + b[i] and, back
+// pointing at the element for i = 0 and running backwards, back[-i] =
+// a[i] - b[i].
+TEXT ·mirrorAVX(SB), NOSPLIT, $0-40
+	MOVQ fwd+0(FP), DI
+	MOVQ back+8(FP), SI
+	MOVQ a+16(FP), R8
+	MOVQ b+24(FP), R9
+	MOVQ n+32(FP), CX
+	VMOVDQU reverse<>(SB), Y15
+	SUBQ    $28, SI // back[-7], the start of the first backward store
+	SHRQ    $3, CX
+	JZ      mirrordone
+
+mirrorloop:
+	VMOVUPS (R8), Y0
+	VMOVUPS (R9), Y1
+	VADDPS  Y1, Y0, Y2
+	VSUBPS  Y1, Y0, Y3
+	VPERMPS Y3, Y15, Y3
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (SI)
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	SUBQ $32, SI
+	DECQ CX
+	JNZ  mirrorloop
+
+mirrordone:
+	VZEROUPPER
+	RET
+
+// func foldMirrorAVX(s, d, a, back *float32, n int)
+// mirrorAVX transposed: for i = 0..n-1 (n a multiple of 8), with back
+// running backwards from the element for i = 0: s[i] = a[i] + back[-i],
+// d[i] = a[i] - back[-i].
+TEXT ·foldMirrorAVX(SB), NOSPLIT, $0-40
+	MOVQ s+0(FP), DI
+	MOVQ d+8(FP), DX
+	MOVQ a+16(FP), R8
+	MOVQ back+24(FP), SI
+	MOVQ n+32(FP), CX
+	VMOVDQU reverse<>(SB), Y15
+	SUBQ    $28, SI
+	SHRQ    $3, CX
+	JZ      foldmirrordone
+
+foldmirrorloop:
+	VMOVUPS (R8), Y0
+	VPERMPS (SI), Y15, Y1
+	VADDPS  Y1, Y0, Y2
+	VSUBPS  Y1, Y0, Y3
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (DX)
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	SUBQ $32, SI
+	DECQ CX
+	JNZ  foldmirrorloop
+
+foldmirrordone:
+	VZEROUPPER
+	RET
+
+// func sumDiffAVX(s, d, a, b *float32, n int)
+// For n values (a multiple of 8): s = a + b, d = a - b.
+TEXT ·sumDiffAVX(SB), NOSPLIT, $0-40
+	MOVQ s+0(FP), DI
+	MOVQ d+8(FP), SI
+	MOVQ a+16(FP), R8
+	MOVQ b+24(FP), R9
+	MOVQ n+32(FP), CX
+	SHRQ $3, CX
+	JZ   sumdiffonlydone
+
+sumdiffonlyloop:
+	VMOVUPS (R8), Y0
+	VMOVUPS (R9), Y1
+	VADDPS  Y1, Y0, Y2
+	VSUBPS  Y1, Y0, Y3
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (SI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ  sumdiffonlyloop
+
+sumdiffonlydone:
+	VZEROUPPER
+	RET

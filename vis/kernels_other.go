@@ -36,3 +36,7 @@ func sumDiffScaleAVX(s, d, a, b, k *float32, n int) { panic("vis: no AVX kernels
 func warpGather3AVX(d, p *float32, idx *int32, k0, k1, k2, k3 *float32, n, w, hw int, gain, bias *[3]float32) {
 	panic("vis: no AVX kernels")
 }
+
+func mirrorAVX(fwd, back, a, b *float32, n int)   { panic("vis: no AVX kernels") }
+func foldMirrorAVX(s, d, a, back *float32, n int) { panic("vis: no AVX kernels") }
+func sumDiffAVX(s, d, a, b *float32, n int)       { panic("vis: no AVX kernels") }
