@@ -158,7 +158,6 @@ func BenchmarkFourier224(b *testing.B) {
 	}
 }
 
-
 // TestFourierVariablesArePlaneWaves: each variable is a real or imaginary
 // part of one spectrum coefficient S[ky][kx], as in Lucid, so alone it
 // renders one plane wave scale·c_kx·cos(2π(ky·y/h + kx·x/w) + φ)/(h·w)
