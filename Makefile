@@ -60,7 +60,7 @@ test: setup setup-test testdata-torch vet
 	$(GO) test -count=1 -run "TestTorchReferences|TestRealModels" ./model/
 	$(GO) test -count=1 -run "TestTorchRef" ./vis/
 	@# The scalar Go code that stands in for vis's AVX2 kernels on other processors.
-	$(GO) test -count=1 -tags purego -run "Sigmoid|Adam|Fourier|Optimize" ./vis/
+	$(GO) test -count=1 -tags purego -run "Sigmoid|Adam|Fourier|Fold|Warp|Optimize" ./vis/
 
 # A real run of the explorer under Xvfb, grabbed to a PNG (OUT=path).
 screenshot: setup-test build
