@@ -473,10 +473,14 @@ func (wp *warp) adjointRows(dst, g []float32, c int, gain []float32, ylo, yhi in
 		n := xb - xa
 		idx, k0, k1, k2, k3 := t.idx[:n], t.k0[:n], t.k1[:n], t.k2[:n], t.k3[:n]
 		j0 := 0
-		if useAVX && c == 3 { // kernels_amd64.s, for all but the last few pixels
-			if j0 = n &^ 7; j0 > 0 {
+		if useAVX { // kernels_amd64.s, for all but the last few pixels
+			if j0 = n &^ 7; j0 > 0 && c == 3 {
 				gn := [3]float32{gain[0], gain[1], gain[2]}
 				warpScatter3AVX(&dst[0], &g[y*w+xa], &idx[0], &k0[0], &k1[0], &k2[0], &k3[0], j0, w, hw, &gn)
+			} else if j0 > 0 {
+				for ch := range c {
+					warpScatterAVX(&dst[ch*hw], &g[ch*hw+y*w+xa], &idx[0], &k0[0], &k1[0], &k2[0], &k3[0], j0, w, gain[ch])
+				}
 			}
 		}
 		// The pixels one by one, each plane in turn: sums into different
