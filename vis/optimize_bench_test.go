@@ -23,8 +23,11 @@ import (
 // the plain steps inside it: its network passes and its objective
 // (OptResult.NetTime + ObjTime), as the plain side runs them;
 // overhead-vs-net-% with its network passes alone; overhead-pairs-% is the
-// median over the runs of each lucid run against the plain run just
-// before it. Run with
+// median over the runs of each lucid run against the plain steps just
+// before it, overhead-vs-plain-run-% the same against a plain optimization
+// run (Optimize on the pixels with plain gradient steps, no transforms or
+// regularizers: the same loop, in which the network runs slower than in a
+// bare loop of passes). Run with
 //
 //	go test ./vis -run '^$' -bench OptimizeOverhead -benchtime 3x
 func BenchmarkOptimizeOverhead(b *testing.B) {
@@ -80,16 +83,27 @@ func BenchmarkOptimizeOverhead(b *testing.B) {
 				a.Release()
 				return nil
 			}
+			// A plain optimization run: the same loop (Optimize) taking
+			// plain gradient steps on the pixels, without parameterization,
+			// transforms or regularizers.
+			plainRec := Recipe{Param: ParamPixel, Optimizer: "sgd", LR: 1e-3, Steps: steps, InitNoise: rec.InitNoise}
+			plainRun := func() error {
+				_, err := Optimize(context.Background(), &Optimization{Model: m, Space: space, Objective: obj, Recipe: plainRec, Seed: 1})
+				return err
+			}
 			measure(b, 1, plain) // warm the buffer pools
+			measure(b, 1, plainRun)
 			measure(b, 1, lucid)
 			bestPlain := cost{math.MaxInt64, math.MaxInt64}
 			bestLucid := bestPlain
 			inRun, vsNet := math.Inf(1), math.Inf(1)
-			var pairs []float64 // each lucid run against the plain run just before it
+			var pairs, runPairs []float64 // each lucid run against the plain steps and run just before it
 			for b.Loop() {
 				p := measure(b, 1, plain)
+				pr := measure(b, 1, plainRun)
 				l := measure(b, 1, lucid)
 				pairs = append(pairs, float64(l.wall)/float64(p.wall))
+				runPairs = append(runPairs, float64(l.wall)/float64(pr.wall))
 				bestPlain.wall, bestPlain.cpu = min(bestPlain.wall, p.wall), min(bestPlain.cpu, p.cpu)
 				bestLucid.wall, bestLucid.cpu = min(bestLucid.wall, l.wall), min(bestLucid.cpu, l.cpu)
 				inRun = min(inRun, float64(l.wall)/float64(netTime+objTime))
@@ -103,6 +117,8 @@ func BenchmarkOptimizeOverhead(b *testing.B) {
 			b.ReportMetric(100*(float64(bestLucid.wall)/float64(bestPlain.wall)-1), "overhead-%")
 			slices.Sort(pairs)
 			b.ReportMetric(100*(pairs[len(pairs)/2]-1), "overhead-pairs-%")
+			slices.Sort(runPairs)
+			b.ReportMetric(100*(runPairs[len(runPairs)/2]-1), "overhead-vs-plain-run-%")
 			b.ReportMetric(100*(float64(bestLucid.cpu)/float64(bestPlain.cpu)-1), "overhead-cpu-%")
 			b.ReportMetric(float64(bestPlain.wall)/1e6/float64(steps), "plain-ms/step")
 			b.ReportMetric(float64(bestLucid.wall)/1e6/float64(steps), "lucid-ms/step")
