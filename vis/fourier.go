@@ -2,6 +2,7 @@ package vis
 
 import (
 	"math"
+	"sync"
 )
 
 // colorSqrt is the square root of ImageNet's RGB colour covariance
@@ -86,6 +87,7 @@ type fourierParam struct {
 	zab []float32 // P·2yc x zw: per plane and row of r, products along x (see render)
 	zw  int       // zab's row length
 	t   []float32 // with quads, 4 blocks of h/4+1 rows x ld: the products of even and odd ky
+	tmp sync.Pool // of *[]float32, see tmpRow
 }
 
 // newFourierParam returns a Fourier parameterization with a zero spectrum

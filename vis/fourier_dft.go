@@ -340,7 +340,8 @@ func (p *fourierParam) renderRows(px []float32, lo, hi int) {
 	zw, xq := p.zw, p.xquads()
 	var tmp []float32 // with xquads, a row pair's cosine and sine parts
 	if xq {
-		tmp = make([]float32, 2*(xc+xs))
+		tmp = p.tmpRow()
+		defer p.tmp.Put(&tmp)
 	}
 	for q := range planes {
 		r, zab := p.r[2*lo*ld+q*row:], p.zab[(q*2*yc+2*lo)*zw:]
@@ -375,6 +376,15 @@ func (p *fourierParam) renderRows(px []float32, lo, hi int) {
 			p.finish(z, out, plo*w, phi*w)
 		}
 	}
+}
+
+// tmpRow returns a row pair's cosine and sine parts' worth of scratch
+// (renderRows, gradRows with xquads), from p.tmp when it has one.
+func (p *fourierParam) tmpRow() []float32 {
+	if t, ok := p.tmp.Get().(*[]float32); ok {
+		return *t
+	}
+	return make([]float32, 2*(cosRows(p.w)+sinRows(p.w)))
 }
 
 // xProducts writes, for n rows of r (from a plane's first column, ld
@@ -451,7 +461,8 @@ func (p *fourierParam) gradRows(gz []float32, fill func(lo, hi int), lo, hi int)
 	zw, xq := p.zw, p.xquads()
 	var tmp []float32 // with xquads, a row pair's cosine and sine parts
 	if xq {
-		tmp = make([]float32, 2*(xc+xs))
+		tmp = p.tmpRow()
+		defer p.tmp.Put(&tmp)
 	}
 	for q := range planes {
 		for m := lo; m < hi; m++ {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"sync"
 )
 
 // Transforms are the random geometric changes applied to each image before
@@ -165,7 +166,8 @@ func (wp *warp) applyPlanes(dst, src []float32, c int, fill, gain, bias []float3
 	w := wp.w
 	hw := wp.h * w
 	dst, src, fill, gain, bias = dst[:c*hw], src[:c*hw], fill[:c], gain[:c], bias[:c]
-	t := newRowTaps(w)
+	t := getRowTaps(w)
+	defer rowTapsPool.Put(t)
 	for y := ylo; y < yhi; y++ {
 		ry, rx := wp.row(y)
 		ta, xa, xb, tb := wp.spans(ry, rx)
@@ -266,7 +268,15 @@ type tapArgs struct {
 	w                                          [4]int32
 }
 
-func newRowTaps(w int) *rowTaps {
+// rowTapsPool keeps rowTaps between the warps of an optimization's steps.
+var rowTapsPool sync.Pool
+
+// getRowTaps returns rowTaps for rows of w pixels, from the pool when it
+// has some long enough.
+func getRowTaps(w int) *rowTaps {
+	if t, ok := rowTapsPool.Get().(*rowTaps); ok && len(t.idx) >= w {
+		return t
+	}
 	return &rowTaps{idx: make([]int32, w), k0: make([]float32, w), k1: make([]float32, w), k2: make([]float32, w), k3: make([]float32, w)}
 }
 
@@ -456,7 +466,8 @@ func (wp *warp) adjointRows(dst, g []float32, c int, gain []float32, ylo, yhi in
 	w := wp.w
 	hw := wp.h * w
 	dst, g, gain = dst[:c*hw], g[:c*hw], gain[:c]
-	t := newRowTaps(w)
+	t := getRowTaps(w)
+	defer rowTapsPool.Put(t)
 	for y := ylo; y < yhi; y++ {
 		ry, rx := wp.row(y)
 		ta, xa, xb, tb := wp.spans(ry, rx)
