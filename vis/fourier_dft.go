@@ -338,11 +338,8 @@ func (p *fourierParam) renderRows(px []float32, lo, hi int) {
 	chw := p.c * h * w
 	slo, shi, plo, phi := p.pairs(lo, hi)
 	zw, xq := p.zw, p.xquads()
-	var tmp []float32 // with xquads, a row pair's cosine and sine parts
-	if xq {
-		tmp = p.tmpRow()
-		defer p.tmp.Put(&tmp)
-	}
+	tmp := p.tmpRow() // with xquads, a row pair's cosine and sine parts
+	defer p.putRow(tmp)
 	for q := range planes {
 		r, zab := p.r[2*lo*ld+q*row:], p.zab[(q*2*yc+2*lo)*zw:]
 		if xq {
@@ -378,13 +375,23 @@ func (p *fourierParam) renderRows(px []float32, lo, hi int) {
 	}
 }
 
-// tmpRow returns a row pair's cosine and sine parts' worth of scratch
-// (renderRows, gradRows with xquads), from p.tmp when it has one.
+// tmpRow returns scratch for a row pair's cosine and sine parts (with
+// xquads; else nil), from p.tmp when it has some; putRow gives it back.
 func (p *fourierParam) tmpRow() []float32 {
+	if !p.xquads() {
+		return nil
+	}
 	if t, ok := p.tmp.Get().(*[]float32); ok {
 		return *t
 	}
 	return make([]float32, 2*(cosRows(p.w)+sinRows(p.w)))
+}
+
+// putRow returns tmpRow's scratch.
+func (p *fourierParam) putRow(t []float32) {
+	if t != nil {
+		p.tmp.Put(&t)
+	}
 }
 
 // xProducts writes, for n rows of r (from a plane's first column, ld
@@ -459,11 +466,8 @@ func (p *fourierParam) gradRows(gz []float32, fill func(lo, hi int), lo, hi int)
 		}
 	}
 	zw, xq := p.zw, p.xquads()
-	var tmp []float32 // with xquads, a row pair's cosine and sine parts
-	if xq {
-		tmp = p.tmpRow()
-		defer p.tmp.Put(&tmp)
-	}
+	tmp := p.tmpRow() // with xquads, a row pair's cosine and sine parts
+	defer p.putRow(tmp)
 	for q := range planes {
 		for m := lo; m < hi; m++ {
 			gm := gz[(q*h+m)*w : (q*h+m+1)*w]
