@@ -423,6 +423,20 @@ scatterdone:
 	VADDSS  352+off(SP), X5, X5 \
 	VMOVSS  X5, 4(R13)(AX*4)
 
+// PLANEPRODUCTS saves on the stack at at, 32+at, 64+at and 96+at the
+// products of eight pixels' weights k0..k3 (R8..R11) with their gj, grad
+// times gain.
+#define PLANEPRODUCTS(grad, gain, at) \
+	VMULPS  grad, gain, Y0 \
+	VMULPS  (R8), Y0, Y1 \
+	VMOVUPS Y1, at(SP) \
+	VMULPS  (R9), Y0, Y1 \
+	VMOVUPS Y1, 32+at(SP) \
+	VMULPS  (R10), Y0, Y1 \
+	VMOVUPS Y1, 64+at(SP) \
+	VMULPS  (R11), Y0, Y1 \
+	VMOVUPS Y1, 96+at(SP)
+
 // func warpScatter3AVX(p, grad *float32, idx *int32, k0, k1, k2, k3 *float32, n, w, hw int, gain *[3]float32)
 // warpScatterAVX for the three planes at once, hw values apart (in p and
 // grad alike): their sums, independent, overlap in time.
@@ -447,33 +461,9 @@ TEXT ·warpScatter3AVX(SB), NOSPLIT, $384-88
 	JZ   scatter3done
 
 scatter3loop:
-	VMULPS  (BX), Y13, Y0 // gj of plane 0
-	VMULPS  (R8), Y0, Y1
-	VMOVUPS Y1, 0(SP)
-	VMULPS  (R9), Y0, Y1
-	VMOVUPS Y1, 32(SP)
-	VMULPS  (R10), Y0, Y1
-	VMOVUPS Y1, 64(SP)
-	VMULPS  (R11), Y0, Y1
-	VMOVUPS Y1, 96(SP)
-	VMULPS  (BX)(R14*1), Y12, Y0 // gj of plane 1
-	VMULPS  (R8), Y0, Y1
-	VMOVUPS Y1, 128(SP)
-	VMULPS  (R9), Y0, Y1
-	VMOVUPS Y1, 160(SP)
-	VMULPS  (R10), Y0, Y1
-	VMOVUPS Y1, 192(SP)
-	VMULPS  (R11), Y0, Y1
-	VMOVUPS Y1, 224(SP)
-	VMULPS  (BX)(R14*2), Y11, Y0 // gj of plane 2
-	VMULPS  (R8), Y0, Y1
-	VMOVUPS Y1, 256(SP)
-	VMULPS  (R9), Y0, Y1
-	VMOVUPS Y1, 288(SP)
-	VMULPS  (R10), Y0, Y1
-	VMOVUPS Y1, 320(SP)
-	VMULPS  (R11), Y0, Y1
-	VMOVUPS Y1, 352(SP)
+	PLANEPRODUCTS((BX), Y13, 0)
+	PLANEPRODUCTS((BX)(R14*1), Y12, 128)
+	PLANEPRODUCTS((BX)(R14*2), Y11, 256)
 	SCATTER3LANE(0)
 	SCATTER3LANE(4)
 	SCATTER3LANE(8)
