@@ -26,19 +26,20 @@ import (
 // so E S = cos·A + i·sin·B over half the columns, with A and B the sums and
 // differences of rows ky and fh-ky of S, scaled (ab, which mixRows forms
 // from the variables). So do its rows y and h-y (fh = h): row y of E S is
-// C + iS' and
-// row h-y is C - iS', with C row y of cos·A and S' of sin·B, so these
-// products need half the rows. Likewise columns x and fw-x of D: z[x] and
-// z[fw-x] are the sum and difference of a cosine and a sine part computed
-// once. As products of real matrices on the BLAS this runs faster here
-// than the radix-2 FFTs of a 256 x 256 grid it replaced
-// (BenchmarkFourier224), at float32 precision (TestFourierRoundTrip), and
-// needs no power-of-two grid.
+// C + iS' and row h-y is C - iS', with C row y of cos·A and S' of sin·B,
+// so these products need half the rows. Likewise columns x and fw-x of D:
+// z[x] and z[fw-x] are the sum and difference of a cosine and a sine part
+// computed once. When h (w) is a multiple of 4, rows (columns) y and
+// h/2-y pair up once more (quads, xquads). As products of real matrices on
+// the BLAS this runs faster here than the radix-2 FFTs of a 256 x 256 grid
+// it replaced (BenchmarkFourier224), at float32 precision
+// (TestFourierRoundTrip), and needs no power-of-two grid.
 //
 // v, ab and r hold each row's planes side by side (ld = P·2wh values),
-// each plane as two halves of wh values (for kx = 0..wh-1): the real
-// parts, then the imaginary ones (ab's differences: the imaginary parts,
-// then minus the real ones, see mixRows).
+// each plane as two halves of wh values (kx in the order of kxAt): the
+// real parts, then the imaginary ones (ab's differences: the imaginary
+// parts, then minus the real ones, see mixRows). r's row 2m holds row m
+// of cos·A, its row 2m+1 row m of sin·B (zero for m = 0 and h/2).
 func (p *fourierParam) dftMatrices() {
 	h, w, fh, fw, wh := p.h, p.w, p.fh, p.fw, p.wh
 	m := dftCache(h, w, fh, fw)
