@@ -405,10 +405,14 @@ func (p *fourierParam) xProducts(zab, r []float32, n int, norm float32) {
 	ld := p.n * p.c * 2 * wh
 	ne, no := (wh+1)/2, wh/2
 	d := p.dft
-	model.SgemmSerial(false, false, n, q, ne, norm, r, ld, d.dce, q, 0, zab, zw)
-	model.SgemmSerial(false, false, n, q, no, norm, r[ne:], ld, d.dco, q, 0, zab[q:], zw)
-	model.SgemmSerial(false, false, n, q-1, ne, -norm, r[wh:], ld, d.dse, q-1, 0, zab[2*q:], zw)
-	model.SgemmSerial(false, false, n, q-1, no, -norm, r[wh+ne:], ld, d.dso, q-1, 0, zab[3*q-1:], zw)
+	// The four products fill the rows between them: clear them at once
+	// and let each add into its part (a BLAS call with beta = 0 would
+	// clear its own part row by row).
+	clear(zab[:n*zw])
+	model.SgemmSerial(false, false, n, q, ne, norm, r, ld, d.dce, q, 1, zab, zw)
+	model.SgemmSerial(false, false, n, q, no, norm, r[ne:], ld, d.dco, q, 1, zab[q:], zw)
+	model.SgemmSerial(false, false, n, q-1, ne, -norm, r[wh:], ld, d.dse, q-1, 1, zab[2*q:], zw)
+	model.SgemmSerial(false, false, n, q-1, no, -norm, r[wh+ne:], ld, d.dso, q-1, 1, zab[3*q-1:], zw)
 }
 
 // xProductsT is xProducts transposed: r's rows from zab's.
@@ -417,10 +421,13 @@ func (p *fourierParam) xProductsT(r, zab []float32, n int, norm float32) {
 	ld := p.n * p.c * 2 * wh
 	ne, no := (wh+1)/2, wh/2
 	d := p.dft
-	model.SgemmSerial(false, true, n, ne, q, norm, zab, zw, d.dce, q, 0, r, ld)
-	model.SgemmSerial(false, true, n, no, q, norm, zab[q:], zw, d.dco, q, 0, r[ne:], ld)
-	model.SgemmSerial(false, true, n, ne, q-1, -norm, zab[2*q:], zw, d.dse, q-1, 0, r[wh:], ld)
-	model.SgemmSerial(false, true, n, no, q-1, -norm, zab[3*q-1:], zw, d.dso, q-1, 0, r[wh+ne:], ld)
+	for i := range n { // the plane's part of each row, as xProducts
+		clear(r[i*ld : i*ld+2*wh])
+	}
+	model.SgemmSerial(false, true, n, ne, q, norm, zab, zw, d.dce, q, 1, r, ld)
+	model.SgemmSerial(false, true, n, no, q, norm, zab[q:], zw, d.dco, q, 1, r[ne:], ld)
+	model.SgemmSerial(false, true, n, ne, q-1, -norm, zab[2*q:], zw, d.dse, q-1, 1, r[wh:], ld)
+	model.SgemmSerial(false, true, n, no, q-1, -norm, zab[3*q-1:], zw, d.dso, q-1, 1, r[wh+ne:], ld)
 }
 
 // halfUnfold sets a row's cosine part cs (x = 0..w/2) and sine part sn (x
